@@ -1,0 +1,103 @@
+"""Audio input/output: soundfile for reading and writing, torchaudio for resampling.
+
+Every model in sitool works at 16 kHz mono float32. ``load_audio`` turns whatever a corpus
+holds into that, and reports bad files (missing, unreadable, empty, non-finite, multichannel
+where mono is required) as one clear line naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from sitool.errors import SitoolError
+
+SAMPLE_RATE = 16000
+AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+log = logging.getLogger(__name__)
+
+
+def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 ``[samples, channels]`` and its sample rate."""
+    path = Path(path)
+    if not path.is_file():
+        raise SitoolError(f"{path}: audio file not found")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        raise SitoolError(f"{path}: unreadable audio ({e}); re-encode it as WAV/FLAC") from None
+    if data.shape[0] == 0:
+        raise SitoolError(f"{path}: audio file is empty (0 samples)")
+    if not np.all(np.isfinite(data)):
+        raise SitoolError(f"{path}: audio contains NaN or Inf samples")
+    return data, int(rate)
+
+
+def resample(signal: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
+    """Resample a 1-D float32 signal with torchaudio's band-limited sinc interpolation."""
+    if orig_rate == new_rate:
+        return signal
+    import torch
+    import torchaudio.functional as AF
+
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(signal)), orig_rate, new_rate)
+    return out.numpy().astype(np.float32, copy=False)
+
+
+def load_audio(
+    path: str | os.PathLike,
+    rate: int = SAMPLE_RATE,
+    downmix: bool = False,
+) -> np.ndarray:
+    """Load ``path`` as mono float32 at ``rate`` Hz.
+
+    Multichannel audio is an error unless ``downmix`` (then channels are averaged and a note
+    is logged). Other sample rates are resampled.
+    """
+    data, file_rate = read_audio_file(path)
+    if data.shape[1] > 1:
+        if not downmix:
+            raise SitoolError(
+                f"{path}: audio has {data.shape[1]} channels, sitool data dirs need mono; "
+                "downmix it (e.g. sox in.wav out.wav remix -) or pick one channel"
+            )
+        log.info("%s: downmixing %d channels to mono", path, data.shape[1])
+    signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if file_rate != rate:
+        if downmix:
+            log.info("%s: resampling %d Hz -> %d Hz", path, file_rate, rate)
+        signal = resample(signal, file_rate, rate)
+    return np.ascontiguousarray(signal, dtype=np.float32)
+
+
+def audio_info(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """Header information (rate, channels, frames) without reading the samples."""
+    path = Path(path)
+    if not path.is_file():
+        raise SitoolError(f"{path}: audio file not found")
+    try:
+        return sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise SitoolError(f"{path}: unreadable audio ({e})") from None
+
+
+def audio_duration(path: str | os.PathLike) -> float:
+    """Duration in seconds from the file header."""
+    info = audio_info(path)
+    return info.frames / info.samplerate
+
+
+def write_audio(path: str | os.PathLike, signal: np.ndarray, rate: int = SAMPLE_RATE,
+                subtype: str = "PCM_16") -> None:
+    """Write a mono signal atomically. ``subtype='FLOAT'`` keeps float32 samples bit-exact."""
+    from sitool.io import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), np.asarray(signal, dtype=np.float32), rate, subtype=subtype,
+                 format=AUDIO_FORMATS.get(path.suffix.lower(), "WAV"))

@@ -1,0 +1,60 @@
+"""The ``sitool`` command line: one subcommand per recipe stage.
+
+The CLI is a thin shell: each subcommand parses options, sets up logging and calls one
+library function. A ``SitoolError`` becomes one ``error:`` line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from sitool import __version__
+from sitool.errors import SitoolError
+from sitool.log import setup_logging
+
+# Modules that define subcommands; each exposes ``COMMANDS`` (a list of click commands).
+COMMAND_MODULES = [
+    "sitool.cli.corpus",
+]
+
+
+class SitoolGroup(click.Group):
+    """A click group that reports ``SitoolError`` as a single line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SitoolError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=SitoolGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                "max_content_width": 100})
+@click.version_option(__version__, prog_name="sitool")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None,
+              help="Also append log lines to this file.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug-level logging.")
+def main(log_file: str | None, verbose: bool) -> None:
+    """sitool: noise-robust speech inversion with a shared SSL encoder.
+
+    \b
+    Recipe stages (run.sh chains them; each reads and writes files on disk):
+      0  synth-corpus                     make the embedded synthetic corpus
+      1  prepare, validate-data           corpus -> data/<set>/ (Kaldi-style)
+      2  synth-noise, prepare-noise, mix  noise sources and noisy sets
+      3  pretrain-ssl, cache-ssl          SSL model and cached hidden states
+      4  train                            SI / SE / joint / cascade models
+      5  decode                           predicted tract variables (+ enhanced audio)
+      6  score                            PPMC / RMSE tables, RESULTS.md, plots
+    Inspection: plot-utt. Inference on new recordings: invert.
+    """
+    setup_logging(log_file, verbose)
+
+
+for _module in COMMAND_MODULES:
+    for _command in importlib.import_module(_module).COMMANDS:
+        main.add_command(_command)

@@ -1,0 +1,149 @@
+"""YAML configs validated against dataclass schemas.
+
+A stage's hyper-parameters are a (nested) dataclass; the YAML file and ``key=value``
+command-line overrides fill it. An unknown key is an error that names the nearest valid
+key, so a typo never silently falls back to a default::
+
+    error: conf/train_joint.yaml: unknown key 'model.se_wieght' (did you mean 'model.se_weight'?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from pathlib import Path
+from typing import Any, Sequence, TypeVar
+
+import yaml
+
+from sitool.errors import SitoolError
+from sitool.io import read_yaml
+
+C = TypeVar("C")
+
+
+def _nearest(key: str, valid: Sequence[str]) -> str:
+    match = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+    return f" (did you mean {match[0]!r}?)" if match else f" (valid keys: {', '.join(valid)})"
+
+
+def _all_keys(cls: type, prefix: str = "") -> list[str]:
+    keys = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        name = prefix + f.name
+        keys.append(name)
+        if dataclasses.is_dataclass(hints[f.name]):
+            keys.extend(_all_keys(hints[f.name], name + "."))
+    return keys
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    """Check ``value`` against a type hint; ints are accepted where floats are expected."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin is typing.Union or origin is types.UnionType:
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except SitoolError as e:
+                errors.append(str(e))
+        raise SitoolError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is typing.Literal:
+        if value not in args:
+            raise SitoolError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise SitoolError(f"{where}: expected a list, got {value!r}")
+        item_hint = args[0] if args else Any
+        return [_coerce(v, item_hint, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise SitoolError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SitoolError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SitoolError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise SitoolError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if hint is str:
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise SitoolError(f"{where}: expected a string, got {value!r}")
+        return str(value)
+    return value
+
+
+def from_dict(cls: type[C], data: dict, source: str = "config", prefix: str = "") -> C:
+    """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys."""
+    if not isinstance(data, dict):
+        raise SitoolError(f"{source}: '{prefix.rstrip('.') or 'top level'}' must be a mapping")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            full = prefix + str(key)
+            valid = [prefix + k for k in fields]
+            raise SitoolError(f"{source}: unknown key {full!r}{_nearest(full, valid)}")
+    kwargs = {}
+    for name, value in data.items():
+        hint = hints[name]
+        where = f"{source}: {prefix}{name}"
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = from_dict(hint, value or {}, source, prefix + name + ".")
+        else:
+            kwargs[name] = _coerce(value, hint, where)
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise SitoolError(f"{source}: {prefix or ''}{e}") from None
+
+
+def to_dict(config: Any) -> dict:
+    """The config as plain nested dicts (for writing ``config.yaml``)."""
+    return dataclasses.asdict(config)
+
+
+def apply_overrides(data: dict, overrides: Sequence[str], cls: type, source: str) -> dict:
+    """Apply ``a.b=value`` overrides (values parsed as YAML) to a nested dict, validating keys."""
+    valid = _all_keys(cls)
+    for item in overrides:
+        if "=" not in item:
+            raise SitoolError(f"override {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if key not in valid:
+            raise SitoolError(f"override {item!r}: unknown key {key!r}{_nearest(key, valid)}")
+        value = yaml.safe_load(raw) if raw.strip() else None
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SitoolError(f"override {item!r}: {part!r} is not a section in {source}")
+        node[parts[-1]] = value
+    return data
+
+
+def load_config(cls: type[C], path: str | os.PathLike, overrides: Sequence[str] = ()) -> C:
+    """Read a YAML config into dataclass ``cls``, applying ``key=value`` overrides."""
+    data = read_yaml(path)
+    data = apply_overrides(data, overrides, cls, str(path))
+    return from_dict(cls, data, str(Path(path)))

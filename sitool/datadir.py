@@ -1,0 +1,312 @@
+"""The data directory contract (DESIGN.md §3): reading and writing ``data/<set>/``.
+
+A data dir is Kaldi-style, so Kaldi/ESPnet/lhotse users can read it::
+
+    wav.scp    <utt> <audio path>        clean sets (and noisy sets dumped with --write-audio)
+    utt2spk    <utt> <speaker>
+    spk2utt    <speaker> <utt> ...       derived from utt2spk
+    utt2dur    <utt> <seconds>
+    tv.scp     <utt> <.npy path>         float32 [frames, n_targets], un-normalised
+    targets    YAML: names, units, frame_rate, descriptions, normalisation note
+    text       <utt> <words or phones>   optional
+    phones.ctm <utt> 1 <start> <dur> <phone>   optional exact phone alignment (CTM)
+    mix.tsv    noisy sets: one row per utterance, see sitool.noise.mixing
+
+In a noisy set the audio of an utterance is a pure function of its ``mix.tsv`` row, so
+``DataDir.audio`` materialises it on the fly; ``wav.scp`` is then optional.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from sitool.audio import SAMPLE_RATE, load_audio
+from sitool.errors import SitoolError
+from sitool.io import atomic_path, format_table, read_table, read_yaml, write_yaml
+
+# How far the target track's duration (frames / frame_rate) may differ from the audio's.
+FRAME_TOLERANCE_S = 0.05
+
+CLEAN = "clean"
+
+
+@dataclass
+class TargetInfo:
+    """What the columns of the target arrays are (the ``targets`` file)."""
+
+    names: list[str]
+    units: list[str]
+    frame_rate: float
+    descriptions: dict[str, str] = field(default_factory=dict)
+    normalisation: str = "none (stored in units; training computes statistics on its train set)"
+
+    def __post_init__(self) -> None:
+        if len(self.names) != len(self.units):
+            raise SitoolError(f"targets: {len(self.names)} names but {len(self.units)} units")
+        if len(set(self.names)) != len(self.names):
+            raise SitoolError(f"targets: duplicate target names in {self.names}")
+        if not self.frame_rate > 0:
+            raise SitoolError(f"targets: frame_rate must be > 0, got {self.frame_rate}")
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "TargetInfo":
+        data = read_yaml(path)
+        missing = [k for k in ("names", "units", "frame_rate") if k not in data]
+        if missing:
+            raise SitoolError(f"{path}: missing key(s) {', '.join(missing)}")
+        try:
+            return cls(
+                names=[str(n) for n in data["names"]],
+                units=[str(u) for u in data["units"]],
+                frame_rate=float(data["frame_rate"]),
+                descriptions={str(k): str(v) for k, v in (data.get("descriptions") or {}).items()},
+                normalisation=str(data.get("normalisation", cls.normalisation)),
+            )
+        except SitoolError as e:
+            raise SitoolError(f"{path}: {e}") from None
+
+    def write(self, path: str | os.PathLike) -> None:
+        write_yaml(path, {
+            "names": list(self.names),
+            "units": list(self.units),
+            "frame_rate": self.frame_rate,
+            "descriptions": dict(self.descriptions),
+            "normalisation": self.normalisation,
+        })
+
+    def unit(self, name: str) -> str:
+        return self.units[self.names.index(name)]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """The acoustic condition of one utterance: noise category, noise type and SNR (dB)."""
+
+    category: str
+    noise_type: str
+    snr_db: float
+
+    @property
+    def is_clean(self) -> bool:
+        return self.category == CLEAN
+
+
+CLEAN_CONDITION = Condition(CLEAN, CLEAN, math.inf)
+
+
+@dataclass(frozen=True)
+class PhoneSegment:
+    start: float
+    end: float
+    phone: str
+
+
+class DataDir:
+    """Read access to one data directory. Files are read lazily and cached."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise SitoolError(f"{self.path}: data directory not found")
+
+    def __repr__(self) -> str:
+        return f"DataDir({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def has(self, filename: str) -> bool:
+        return (self.path / filename).is_file()
+
+    def _table(self, filename: str) -> dict[str, str]:
+        return read_table(self.path / filename)
+
+    @cached_property
+    def utt2spk(self) -> dict[str, str]:
+        return self._table("utt2spk")
+
+    @cached_property
+    def utts(self) -> list[str]:
+        """All utterance ids, sorted."""
+        return sorted(self.utt2spk)
+
+    @cached_property
+    def spk2utt(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for utt in self.utts:
+            out.setdefault(self.utt2spk[utt], []).append(utt)
+        return out
+
+    @cached_property
+    def wav_scp(self) -> dict[str, str]:
+        return self._table("wav.scp") if self.has("wav.scp") else {}
+
+    @cached_property
+    def utt2dur(self) -> dict[str, float]:
+        table = self._table("utt2dur")
+        try:
+            return {u: float(d) for u, d in table.items()}
+        except ValueError as e:
+            raise SitoolError(f"{self.path / 'utt2dur'}: non-numeric duration ({e})") from None
+
+    @cached_property
+    def tv_scp(self) -> dict[str, str]:
+        return self._table("tv.scp") if self.has("tv.scp") else {}
+
+    @cached_property
+    def targets(self) -> TargetInfo | None:
+        return TargetInfo.read(self.path / "targets") if self.has("targets") else None
+
+    @cached_property
+    def text(self) -> dict[str, str]:
+        return self._table("text") if self.has("text") else {}
+
+    @cached_property
+    def phones(self) -> dict[str, list[PhoneSegment]]:
+        return read_ctm(self.path / "phones.ctm") if self.has("phones.ctm") else {}
+
+    @cached_property
+    def mix(self) -> dict:
+        """``utt -> MixRow`` for a noisy set; empty for a clean set."""
+        if not self.has("mix.tsv"):
+            return {}
+        from sitool.noise.mixing import read_mix_tsv
+
+        return read_mix_tsv(self.path / "mix.tsv")
+
+    @property
+    def is_noisy(self) -> bool:
+        return bool(self.mix)
+
+    def require(self, *filenames: str, made_by: str = "sitool prepare") -> None:
+        """Fail with one line if any of ``filenames`` is missing from this data dir."""
+        for filename in filenames:
+            if not self.has(filename):
+                raise SitoolError(f"{self.path / filename}: missing; it is written by {made_by}")
+
+    def audio(self, utt: str) -> np.ndarray:
+        """The utterance's audio at 16 kHz mono float32 (noisy sets: materialised mixture)."""
+        if utt in self.mix:
+            from sitool.noise.mixing import materialise
+
+            return materialise(self.mix[utt])
+        if utt not in self.wav_scp:
+            raise SitoolError(f"{self.path / 'wav.scp'}: no entry for utterance {utt!r}")
+        return load_audio(self.wav_scp[utt], SAMPLE_RATE)
+
+    def target_array(self, utt: str) -> np.ndarray:
+        """The utterance's un-normalised targets, float32 ``[frames, n_targets]``."""
+        if utt not in self.tv_scp:
+            raise SitoolError(f"{self.path / 'tv.scp'}: no entry for utterance {utt!r}")
+        return load_target_file(self.tv_scp[utt], self.targets)
+
+    def condition(self, utt: str) -> Condition:
+        row = self.mix.get(utt)
+        if row is None:
+            return CLEAN_CONDITION
+        return Condition(row.category, row.noise_type, float(row.snr_db))
+
+
+def load_target_file(path: str | os.PathLike, info: TargetInfo | None = None) -> np.ndarray:
+    """Load one target .npy; checks it is 2-D float with the expected columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise SitoolError(f"{path}: target file not found")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise SitoolError(f"{path}: unreadable .npy ({e})") from None
+    if array.ndim != 2:
+        raise SitoolError(f"{path}: targets must be 2-D [frames, n_targets], got shape {array.shape}")
+    if info is not None and array.shape[1] != len(info.names):
+        raise SitoolError(
+            f"{path}: {array.shape[1]} target columns but the targets file names "
+            f"{len(info.names)} ({', '.join(info.names)})"
+        )
+    return array.astype(np.float32, copy=False)
+
+
+def read_ctm(path: str | os.PathLike) -> dict[str, list[PhoneSegment]]:
+    """Read a CTM file (``utt channel start dur label``) into time-ordered segments per utt."""
+    out: dict[str, list[PhoneSegment]] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < 5:
+                raise SitoolError(f"{path}:{lineno}: expected 'utt channel start dur phone'")
+            utt, _, start, dur, phone = parts[:5]
+            start_s, dur_s = float(start), float(dur)
+            out.setdefault(utt, []).append(PhoneSegment(start_s, start_s + dur_s, phone))
+    for segments in out.values():
+        segments.sort(key=lambda s: s.start)
+    return out
+
+
+def format_ctm(phones: Mapping[str, Iterable[PhoneSegment]]) -> str:
+    lines = []
+    for utt in sorted(phones):
+        for seg in phones[utt]:
+            lines.append(f"{utt} 1 {seg.start:.4f} {seg.end - seg.start:.4f} {seg.phone}\n")
+    return "".join(lines)
+
+
+def spk2utt_table(utt2spk: Mapping[str, str]) -> dict[str, str]:
+    spk2utt: dict[str, list[str]] = {}
+    for utt in sorted(utt2spk):
+        spk2utt.setdefault(utt2spk[utt], []).append(utt)
+    return {spk: " ".join(utts) for spk, utts in spk2utt.items()}
+
+
+def write_data_dir(
+    path: str | os.PathLike,
+    *,
+    utt2spk: Mapping[str, str],
+    utt2dur: Mapping[str, float],
+    wav_scp: Mapping[str, str] | None = None,
+    tv_scp: Mapping[str, str] | None = None,
+    targets: TargetInfo | None = None,
+    text: Mapping[str, str] | None = None,
+    phones: Mapping[str, Iterable[PhoneSegment]] | None = None,
+    extra_files: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a complete data dir in one atomic step (temp dir, then rename).
+
+    All tables are sorted by key and must cover exactly the utterances of ``utt2spk``.
+    ``extra_files`` maps file names to text written verbatim (e.g. ``mix.tsv``).
+    """
+    path = Path(path)
+    utts = set(utt2spk)
+    tables = {"utt2dur": utt2dur, "wav.scp": wav_scp, "tv.scp": tv_scp, "text": text}
+    for filename, table in tables.items():
+        if table is not None and set(table) != utts:
+            extra = sorted(set(table) - utts)[:3]
+            missing = sorted(utts - set(table))[:3]
+            raise SitoolError(
+                f"{path / filename}: keys disagree with utt2spk (extra: {extra}, missing: {missing})"
+            )
+    with atomic_path(path) as tmp:
+        tmp.mkdir()
+        (tmp / "utt2spk").write_text(format_table(utt2spk))
+        (tmp / "spk2utt").write_text(format_table(spk2utt_table(utt2spk)))
+        (tmp / "utt2dur").write_text(format_table({u: f"{d:.4f}" for u, d in utt2dur.items()}))
+        for filename in ("wav.scp", "tv.scp", "text"):
+            table = tables[filename]
+            if table is not None:
+                (tmp / filename).write_text(format_table(table))
+        if targets is not None:
+            targets.write(tmp / "targets")
+        if phones is not None:
+            (tmp / "phones.ctm").write_text(format_ctm(phones))
+        for filename, content in (extra_files or {}).items():
+            (tmp / filename).write_text(content)
+    return path

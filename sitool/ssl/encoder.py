@@ -1,0 +1,145 @@
+"""Load a transformers SSL speech model by HF id or local dir and expose its hidden states.
+
+``load_ssl_encoder("microsoft/wavlm-large")`` and ``load_ssl_encoder("exp/ssl_tiny")`` behave
+the same: the model is read with ``AutoModel.from_pretrained`` and its input normalisation
+with ``AutoFeatureExtractor``. Offline (no hub access, ``HF_HUB_OFFLINE=1``), a model that is
+neither a local dir nor in the HF cache fails with one line saying what to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Literal, Sequence
+
+import torch
+from torch import nn
+
+from sitool.errors import SitoolError
+
+log = logging.getLogger(__name__)
+
+Freeze = Literal["all", "cnn", "none"]
+SUPPORTED_TYPES = ("wavlm", "hubert", "wav2vec2")
+
+
+def _load_pretrained(name_or_path: str):
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+
+    local = Path(name_or_path)
+    if local.exists() and not (local / "config.json").is_file():
+        raise SitoolError(f"{local}: not a transformers model dir (no config.json); "
+                          "give a dir written by save_pretrained or an HF id")
+    try:
+        config = AutoConfig.from_pretrained(name_or_path)
+    except (OSError, ValueError) as e:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        how = ("the hub is disabled (HF_HUB_OFFLINE=1): download it elsewhere with "
+               f"`huggingface-cli download {name_or_path}` and pass the local dir"
+               if offline else "check the id, or pass a local dir written by save_pretrained")
+        raise SitoolError(f"SSL model {name_or_path!r}: not found as a local dir or in the "
+                          f"HF cache ({type(e).__name__}); {how}") from None
+    if config.model_type not in SUPPORTED_TYPES:
+        raise SitoolError(f"SSL model {name_or_path!r}: model_type {config.model_type!r} is not "
+                          f"supported (supported: {', '.join(SUPPORTED_TYPES)})")
+    model = AutoModel.from_pretrained(name_or_path)
+    try:
+        extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
+        normalize = bool(getattr(extractor, "do_normalize", True))
+    except (OSError, ValueError):
+        log.warning("%s: no preprocessor_config.json; assuming inputs are normalised "
+                    "(zero mean, unit variance)", name_or_path)
+        normalize = True
+    return model, normalize
+
+
+class SSLEncoder(nn.Module):
+    """A pretrained SSL speech model that returns the hidden states of selected layers.
+
+    Layer 0 is the input of the first transformer layer (the projected CNN features);
+    layer ``i`` is the output of transformer layer ``i``.
+    """
+
+    def __init__(self, model: nn.Module, normalize: bool, name: str):
+        super().__init__()
+        self.model = model
+        self.normalize = normalize
+        self.name = name
+        config = model.config
+        self.num_layers = config.num_hidden_layers + 1
+        self.dim = config.hidden_size
+        downsample = 1
+        for stride in config.conv_stride:
+            downsample *= stride
+        self.downsample = downsample
+        self.sample_rate = 16000
+        self.frame_rate = self.sample_rate / downsample
+        # Group-norm CNNs (base-size WavLM/HuBERT) were trained without attention masks on
+        # padded batches; layer-norm ones (large) need the mask (transformers' own guidance).
+        self.use_attention_mask = config.feat_extract_norm == "layer"
+        self.freeze_mode: Freeze = "none"
+
+    def set_freeze(self, mode: Freeze) -> None:
+        """``all``: nothing trains; ``cnn``: the conv feature encoder is frozen; ``none``."""
+        if mode not in ("all", "cnn", "none"):
+            raise SitoolError(f"freeze must be all, cnn or none, got {mode!r}")
+        self.freeze_mode = mode
+        for p in self.model.parameters():
+            p.requires_grad = mode != "all"
+        if mode == "cnn":
+            for p in self.model.feature_extractor.parameters():
+                p.requires_grad = False
+        if mode == "all":
+            self.model.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_mode == "all":
+            self.model.eval()
+        return self
+
+    def frame_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Number of SSL frames for inputs of ``lengths`` samples."""
+        return self.model._get_feat_extract_output_lengths(lengths).to(torch.long)
+
+    def prepare(self, wavs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero padding beyond ``lengths`` and (if the model expects it) per-utterance
+        zero-mean unit-variance normalisation over the valid samples. Returns (inputs, mask)."""
+        steps = torch.arange(wavs.shape[1], device=wavs.device)
+        mask = steps[None, :] < lengths[:, None]
+        if self.normalize:
+            valid = mask.to(wavs.dtype)
+            count = valid.sum(1, keepdim=True).clamp(min=1)
+            mean = (wavs * valid).sum(1, keepdim=True) / count
+            var = (((wavs - mean) * valid) ** 2).sum(1, keepdim=True) / count
+            wavs = (wavs - mean) / torch.sqrt(var + 1e-7)
+        return wavs * mask, mask
+
+    def forward(self, wavs: torch.Tensor, lengths: torch.Tensor,
+                layers: Sequence[int] | None = None) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Hidden states of ``layers`` (default all), each ``[B, T, D]``, and frame lengths ``[B]``.
+
+        ``wavs`` is a zero-padded batch ``[B, samples]`` at 16 kHz; ``lengths`` its valid samples.
+        """
+        inputs, mask = self.prepare(wavs, lengths)
+        kwargs = {"attention_mask": mask.long()} if self.use_attention_mask else {}
+        out = self.model(inputs, output_hidden_states=True, **kwargs)
+        states = list(out.hidden_states)
+        if layers is not None:
+            bad = [i for i in layers if not 0 <= i < len(states)]
+            if bad:
+                raise SitoolError(f"{self.name}: layer(s) {bad} out of range 0..{len(states) - 1}")
+            states = [states[i] for i in layers]
+        return states, self.frame_lengths(lengths)
+
+
+def load_ssl_encoder(name_or_path: str | os.PathLike, freeze: Freeze = "all") -> SSLEncoder:
+    """Load an SSL encoder by HF id or local dir and apply ``freeze`` (all | cnn | none)."""
+    name = str(name_or_path)
+    model, normalize = _load_pretrained(name)
+    encoder = SSLEncoder(model, normalize, name)
+    encoder.set_freeze(freeze)
+    log.info("loaded SSL model %s (%s, %d layers incl. input, dim %d, %.0f frames/s)", name,
+             model.config.model_type, encoder.num_layers, encoder.dim, encoder.frame_rate)
+    return encoder

@@ -1,0 +1,73 @@
+"""Small fixtures the test suite and benchmarks build on: tiny data dirs written on the fly.
+
+These are real data dirs in the contract's format (audio files, target .npy files), only
+small and made from simple signals, so every stage can be exercised in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from sitool.audio import SAMPLE_RATE, write_audio
+from sitool.datadir import TargetInfo, write_data_dir
+from sitool.io import atomic_save_npy
+
+TOY_TARGETS = TargetInfo(
+    names=["LA", "LP", "TTCD"],
+    units=["mm", "mm", "mm"],
+    frame_rate=100.0,
+    descriptions={"LA": "toy lip aperture", "LP": "toy lip protrusion",
+                  "TTCD": "toy tongue-tip constriction degree"},
+)
+
+
+def toy_utterance(rng: np.random.Generator, seconds: float, rate: int = SAMPLE_RATE,
+                  frame_rate: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """A harmonic signal whose pitch and brightness follow two slow random tracks.
+
+    Returns (audio [samples], targets [frames, 3]); the targets are smooth functions of the
+    same tracks, so a model can learn them from the audio.
+    """
+    n = int(round(seconds * rate))
+    frames = int(round(seconds * frame_rate))
+    knots = rng.uniform(0, 1, size=(3, 6))
+    t_knots = np.linspace(0, seconds, 6)
+    t_frames = np.arange(frames) / frame_rate
+    tracks = np.stack([np.interp(t_frames, t_knots, k) for k in knots], axis=1)
+    t = np.arange(n) / rate
+    f0 = 100 + 80 * np.interp(t, t_knots, knots[0])
+    bright = np.interp(t, t_knots, knots[1])
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    audio = sum((bright ** (h / 4)) * np.sin(h * phase) / h for h in range(1, 12))
+    audio = audio * np.interp(t, t_knots, 0.3 + 0.7 * knots[2])
+    audio = (0.3 * audio / np.max(np.abs(audio))).astype(np.float32)
+    targets = np.stack([10 * tracks[:, 0], 5 * tracks[:, 1] - 2, 8 * tracks[:, 2]], axis=1)
+    return audio, targets.astype(np.float32)
+
+
+def make_toy_data_dir(out: str | os.PathLike, num_utts: int = 4, num_speakers: int = 2,
+                      seed: int = 0, seconds: tuple[float, float] = (1.0, 1.6),
+                      prefix: str = "toy") -> Path:
+    """Write a complete clean data dir of ``num_utts`` toy utterances (audio + targets)."""
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    media = out.parent / f"{out.name}_media"
+    utt2spk, utt2dur, wav_scp, tv_scp = {}, {}, {}, {}
+    for i in range(num_utts):
+        spk = f"{prefix}spk{i % num_speakers}"
+        utt = f"{spk}_{i:03d}"
+        dur = float(rng.uniform(*seconds))
+        audio, targets = toy_utterance(rng, dur)
+        wav = media / f"{utt}.wav"
+        npy = media / f"{utt}.npy"
+        write_audio(wav, audio)
+        atomic_save_npy(npy, targets)
+        utt2spk[utt] = spk
+        utt2dur[utt] = len(audio) / SAMPLE_RATE
+        wav_scp[utt] = str(wav.resolve())
+        tv_scp[utt] = str(npy.resolve())
+    return write_data_dir(out, utt2spk=utt2spk, utt2dur=utt2dur, wav_scp=wav_scp,
+                          tv_scp=tv_scp, targets=TOY_TARGETS)
