@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# sitool default recipe: noise-robust speech inversion on the embedded synthetic corpus.
+# sitool stage chain. Run from the repo root it is the default recipe (noise-robust speech
+# inversion on the embedded synthetic corpus); recipes/<corpus>/run.sh runs the same chain with
+# their own --local-dir (stage 0-2 hooks: corpus.sh, data.sh, noise.sh) and --conf-dir.
 #
 #   ./run.sh                              all stages, 0-6
 #   ./run.sh --stage 3 --stop-stage 6     later stages from the files on disk
@@ -26,6 +28,8 @@ data=data                  # data dirs
 exp=exp                    # experiment dirs
 dump=dump                  # cached SSL features
 overwrite=false            # true: redo stages whose outputs exist
+local_dir=local            # recipe hooks: corpus.sh (stage 0), data.sh (stage 1), noise.sh (stage 2)
+conf_dir=conf              # recipe configs (train_*.yaml, pretrain_ssl.yaml, ...)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$root/utils/parse_options.sh"
@@ -58,16 +62,16 @@ stage_done() {  # stage_done N NAME: log the stage's elapsed time
 
 if run_stage 0; then
   stage_start=$SECONDS
-  log "stage 0: synthesise the articulatory corpus -> $corpus"
-  sitool --log-file "$exp/log/stage0_synth_corpus.log" synth-corpus \
-    --out "$corpus" --num-utts "$num_utts" --nj "$nj" --seed "$seed" "${overwrite_flag[@]}"
-  stage_done 0 synth-corpus
+  log "stage 0: corpus ($local_dir/corpus.sh) -> $corpus"
+  "$local_dir/corpus.sh" --corpus "$corpus" --num-utts "$num_utts" --nj "$nj" --seed "$seed" \
+    --log "$exp/log/stage0_corpus.log" --overwrite "$overwrite"
+  stage_done 0 corpus
 fi
 
 if run_stage 1; then
   stage_start=$SECONDS
-  log "stage 1: data dirs -> $data/"
-  local/data.sh --corpus "$corpus" --data "$data" --log "$exp/log/stage1_prepare.log" \
+  log "stage 1: data dirs ($local_dir/data.sh) -> $data/"
+  "$local_dir/data.sh" --corpus "$corpus" --data "$data" --log "$exp/log/stage1_prepare.log" \
     --overwrite "$overwrite"
   stage_done 1 prepare
 fi

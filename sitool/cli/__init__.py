@@ -18,6 +18,7 @@ from sitool.log import setup_logging
 # Modules that define subcommands; each exposes ``COMMANDS`` (a list of click commands).
 COMMAND_MODULES = [
     "sitool.cli.corpus",
+    "sitool.cli.prepare",
 ]
 
 

@@ -1,0 +1,106 @@
+"""The repository's entry points: README commands, CI script, run.sh option handling."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def readme_commands() -> list[str]:
+    """The shell lines of README's first code block (the two fresh-machine commands)."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_readme_starts_with_install_run_and_test_commands():
+    commands = readme_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("./run.sh")
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    test_command = readme_commands()[1].split("&&", 1)[1].strip()
+    ci_lines = [line.strip() for line in (ROOT / ".ci/run").read_text().splitlines()]
+    assert test_command in ci_lines
+
+
+def run_sh(*args, cwd=ROOT):
+    return subprocess.run(["bash", str(ROOT / "run.sh"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_run_sh_rejects_unknown_option_by_name():
+    result = run_sh("--no-such-option", "3")
+    assert result.returncode != 0
+    assert "unknown option --no-such-option" in result.stderr
+
+
+def test_run_sh_help_lists_options_with_defaults():
+    result = run_sh("--help")
+    assert result.returncode == 0
+    assert re.search(r"--stage\s+first stage to run \[0\]", result.stdout)
+    assert re.search(r"--stop-stage\s+.*\[6\]", result.stdout)
+    for option in ("--nj", "--cmd", "--local-dir", "--conf-dir"):
+        assert option in result.stdout
+
+
+def make_hook_recipe(tmp_path: Path) -> Path:
+    """A recipe dir whose stage hooks only record that they ran, with their options."""
+    recipe = tmp_path / "recipe"
+    (recipe / "local").mkdir(parents=True)
+    os.symlink(ROOT / "utils", recipe / "utils")
+    for hook in ("corpus.sh", "data.sh", "noise.sh"):
+        script = recipe / "local" / hook
+        script.write_text(f'#!/usr/bin/env bash\necho "{hook} $*" >> hooks.log\n')
+        script.chmod(0o755)
+    return recipe
+
+
+def test_run_sh_stage_selection_runs_only_the_chosen_stage(tmp_path):
+    recipe = make_hook_recipe(tmp_path)
+    result = run_sh("--stage", "1", "--stop_stage", "1", "--corpus", "raw", cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    ran = (recipe / "hooks.log").read_text().splitlines()
+    assert len(ran) == 1 and ran[0].startswith("data.sh --corpus raw")
+    assert "stage 1 (prepare) finished" in result.stdout
+
+
+def test_run_sh_equals_form_and_overwrite_option(tmp_path):
+    recipe = make_hook_recipe(tmp_path)
+    result = run_sh("--stage=0", "--stop-stage=0", "--overwrite=true", cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    line = (recipe / "hooks.log").read_text().strip()
+    assert line.startswith("corpus.sh") and "--overwrite true" in line
+
+
+def test_run_jobs_reports_failing_job_log_tail(tmp_path):
+    log = tmp_path / "log" / "job.JOB.log"
+    script = 'echo "job $0 says hi"; [ "$0" != 2 ] || { echo boom-in-job-2; exit 3; }'
+    result = subprocess.run(
+        ["bash", str(ROOT / "utils/run_jobs.sh"), "--nj", "3", "--log", str(log), "--",
+         "bash", "-c", script, "JOB"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "job 2/3 failed" in result.stderr and "boom-in-job-2" in result.stderr
+    assert (tmp_path / "log" / "job.1.log").read_text().strip() == "job 1 says hi"
+    assert (tmp_path / "log" / "job.3.log").read_text().strip() == "job 3 says hi"
+
+
+def test_setup_venv_key_changes_with_pins(tmp_path):
+    copy = tmp_path / "repo"
+    (copy / "utils").mkdir(parents=True)
+    shutil.copy(ROOT / "utils/venv_path.sh", copy / "utils")
+    shutil.copy(ROOT / "setup.cfg", copy / "setup.cfg")
+
+    def key():
+        return subprocess.run(["bash", str(copy / "utils/venv_path.sh")], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    before = key()
+    cfg = (copy / "setup.cfg").read_text().replace("tqdm==4.70.1", "tqdm==4.70.0")
+    (copy / "setup.cfg").write_text(cfg)
+    assert key() != before
