@@ -1,0 +1,119 @@
+"""A synthesis worker process: ``python -m sitool.corpora.synth.worker JOB.json``.
+
+One job is a list of utterances of one speaker. The worker first makes every utterance's
+motor trajectories with the reference anatomy, then sets the speaker's anatomy once and
+renders them one by one, writing each utterance's files atomically (``wav/``, ``tv/``, and
+``phones/`` last, which marks the utterance finished).
+
+Progress goes to ``JOB.json.status``, one line per event: ``start<TAB>utt`` before each step
+of an utterance, then ``done<TAB>utt`` or ``fail<TAB>utt<TAB>message``. If the process dies
+(VocalTractLab can crash), the driver blames the last started utterance without an outcome.
+The worker leaves with ``os._exit`` (VocalTractLab segfaults at normal exit after an anatomy
+change). A job may carry ``faults`` (``utt -> "crash" | "error"``) to test that handling.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from sitool.corpora.synth.phones import Segment, segment_times
+from sitool.corpora.synth.speakers import Speaker
+
+STATUS_SUFFIX = ".status"
+
+
+def utterance_paths(out: Path, utt: str) -> dict[str, Path]:
+    """Where one utterance's files live in the raw corpus."""
+    return {"wav": out / "wav" / f"{utt}.wav", "tv": out / "tv" / f"{utt}.npy",
+            "phones": out / "phones" / f"{utt}.tsv"}
+
+
+def format_phones_tsv(segments: list[Segment]) -> str:
+    lines = ["start\tend\tphone\n"]
+    for start, end, phone in segment_times(segments):
+        lines.append(f"{start:.4f}\t{end:.4f}\t{phone}\n")
+    return "".join(lines)
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".replace("\n", " ").replace("\t", " ")[:500]
+
+
+def _inject(fault: str | None) -> None:
+    if fault == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if fault == "error":
+        raise RuntimeError("injected failure")
+
+
+def run_job(job_path: str | os.PathLike) -> None:
+    """Synthesise every utterance of the job file (see the module docstring)."""
+    import torch
+
+    from sitool.audio import write_audio
+    from sitool.corpora.synth import synthesis, vtl
+    from sitool.io import atomic_save_npy, atomic_write_text
+
+    torch.set_num_threads(1)
+    job = json.loads(Path(job_path).read_text())
+    out = Path(job["out"])
+    speaker = Speaker(**job["speaker"])
+    faults = job.get("faults", {})
+    with open(f"{job_path}{STATUS_SUFFIX}", "a", buffering=1, encoding="utf-8") as status:
+        def report(*fields: str) -> None:
+            status.write("\t".join(fields) + "\n")
+            status.flush()
+
+        motors = {}
+        for item in job["utts"]:
+            utt = item["utt"]
+            report("start", utt)
+            try:
+                segments = [Segment(p, d) for p, d in item["segments"]]
+                motors[utt] = (segments, synthesis.motor_trajectories(segments))
+            except Exception as e:  # noqa: BLE001 - any failure of one utterance is reported
+                report("fail", utt, _one_line(e))
+        anatomy = vtl.set_anatomy(synthesis.speaker_anatomy(speaker))
+        for item in job["utts"]:
+            utt = item["utt"]
+            if utt not in motors:
+                continue
+            segments, motor = motors[utt]
+            report("start", utt)
+            try:
+                _inject(faults.get(utt))
+                result = synthesis.render(motor, speaker, anatomy,
+                                          np.random.default_rng(item["f0_seed"]))
+                paths = utterance_paths(out, utt)
+                write_audio(paths["wav"], result.audio)
+                atomic_save_npy(paths["tv"], result.targets)
+                atomic_write_text(paths["phones"], format_phones_tsv(segments))
+                report("done", utt)
+            except Exception as e:  # noqa: BLE001
+                report("fail", utt, _one_line(e))
+
+
+def main(argv: list[str]) -> None:
+    code = 0
+    try:
+        if len(argv) != 2:
+            raise SystemExit("usage: python -m sitool.corpora.synth.worker JOB.json")
+        run_job(argv[1])
+    except BaseException:  # noqa: BLE001 - the exit code tells the driver
+        traceback.print_exc()
+        code = 3
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
