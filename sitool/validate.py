@@ -158,7 +158,7 @@ def _check_audio(wav: str, utt: str, listed_dur: float | None, problems: list[st
 
 def _check_mix_row(row) -> list[str]:
     problems = []
-    for what, file in (("clean audio", row.clean_path), ("noise", row.noise_path)):
+    for what, file in (("clean audio", row.clean_path), ("noise", row.noise_file)):
         if not Path(file).is_file():
             problems.append(f"{row.utt}: {what} {file} not found (mix.tsv)")
     return problems

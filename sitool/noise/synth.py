@@ -1,0 +1,179 @@
+"""``sitool synth-noise``: the embedded noise set (no downloads), 16 kHz.
+
+Writes, in one atomic step, a directory::
+
+    <type>.wav                  one long file per procedural type (split later by time range)
+    babble<N>_<split>.wav       babble of N talkers, from that split's babble talkers only
+    manifest.tsv                recording, path (relative), type, category, split, talkers
+    synth_noise.yaml            the settings it was made with
+
+The babble talkers (``data/babble_talkers``, held-out synthetic speakers made by stage 1)
+are divided between train, dev and test (``split_talkers``): by speaker when every split gets
+at least 2 speakers, otherwise by utterance, so no talker utterance is heard in two splits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+from tqdm import tqdm
+
+from sitool.audio import write_audio
+from sitool.datadir import DataDir
+from sitool.errors import SitoolError
+from sitool.io import atomic_path, write_yaml
+from sitool.noise import procedural
+from sitool.noise.babble import assign_talkers, make_babble
+from sitool.noise.seeds import rng_for
+from sitool.noise.sources import DEFAULT_FRACTIONS, SPLITS, NoiseFile, split_counts
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.tsv"
+MANIFEST_COLUMNS = ("recording", "path", "type", "category", "split", "talkers")
+DEFAULT_BABBLE_COUNTS = (3, 8)   # babble3 (sparse, speech-like) and babble8 (dense)
+DEFAULT_SECONDS = 100.0                  # per procedural type, before the 60/20/20 time split
+DEFAULT_BABBLE_SECONDS = (60.0, 20.0, 20.0)  # babble per split (train, dev, test)
+
+
+MIN_SPEAKERS_PER_SPLIT = 2  # below this, babble voices would be one speaker: split utterances
+
+
+def split_talkers(spk2utt: dict[str, list[str]], seed: int,
+                  fractions: Sequence[float] = DEFAULT_FRACTIONS) -> dict[str, dict[str, list[str]]]:
+    """Divide babble talkers between the splits: ``split -> {speaker: [utts]}``; no utterance
+    is in two splits.
+
+    Whole speakers per split when every split gets at least ``MIN_SPEAKERS_PER_SPLIT``
+    (so test babble has unseen voices); otherwise every speaker's utterances are divided
+    (so each split's babble still mixes several voices; 3 utterances per speaker needed).
+    """
+    speakers = sorted(spk2utt)
+    if not speakers:
+        raise SitoolError("babble talkers: no speakers")
+    pools: dict[str, dict[str, list[str]]] = {s: {} for s in SPLITS}
+    if len(speakers) >= 3 and min(split_counts(len(speakers), tuple(fractions))) >= MIN_SPEAKERS_PER_SPLIT:
+        order = rng_for(seed, "babble-talkers").permutation(len(speakers))
+        n_train, n_dev, _ = split_counts(len(speakers), tuple(fractions))
+        for rank, i in enumerate(order):
+            split = "train" if rank < n_train else "dev" if rank < n_train + n_dev else "test"
+            pools[split][speakers[i]] = sorted(spk2utt[speakers[i]])
+        return pools
+    log.info("babble talkers: %d speakers are too few to give each split %d; dividing each "
+             "speaker's utterances between the splits instead", len(speakers),
+             MIN_SPEAKERS_PER_SPLIT)
+    for spk in speakers:
+        utts = sorted(spk2utt[spk])
+        if len(utts) < 3:
+            raise SitoolError(f"babble talkers: {spk} has {len(utts)} utterance(s); dividing "
+                              "them between train/dev/test needs at least 3 (or use more "
+                              "babble speakers)")
+        order = rng_for(seed, "babble-utts", spk).permutation(len(utts))
+        n_train, n_dev, _ = split_counts(len(utts), tuple(fractions))
+        parts = (order[:n_train], order[n_train:n_train + n_dev], order[n_train + n_dev:])
+        for split, part in zip(SPLITS, parts):
+            pools[split][spk] = sorted(utts[i] for i in part)
+    return pools
+
+
+def _babble_files(talker_dir: Path, counts: Sequence[int], seconds: Sequence[float], seed: int,
+                  tmp: Path) -> list[NoiseFile]:
+    data = DataDir(talker_dir)
+    data.require("utt2spk", "wav.scp", made_by="stage 1 (sitool prepare synth)")
+    pools = split_talkers(data.spk2utt, seed)
+    audio_cache: dict[str, object] = {}
+    files = []
+    jobs = [(split, n) for split in SPLITS for n in counts]
+    for split, n in tqdm(jobs, desc="babble", leave=False):
+        pool = pools[split]
+        rng = rng_for(seed, "babble", n, split)
+        speakers = assign_talkers(sorted(pool), n, rng)
+        talkers = []
+        for spk in speakers:
+            for utt in pool[spk]:
+                if utt not in audio_cache:
+                    audio_cache[utt] = data.audio(utt)
+            talkers.append([audio_cache[utt] for utt in pool[spk]])
+        babble = make_babble(talkers, seconds[SPLITS.index(split)], rng)
+        name = f"babble{n}_{split}"
+        write_audio(tmp / f"{name}.wav", babble)
+        files.append(NoiseFile(name, f"{name}.wav", f"babble{n}", "babble", split,
+                               tuple(sorted(set(speakers)))))
+    return files
+
+
+def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.PathLike | None,
+                types: Sequence[str] = procedural.DEFAULT_TYPES,
+                babble_counts: Sequence[int] = DEFAULT_BABBLE_COUNTS,
+                seconds: float = DEFAULT_SECONDS,
+                babble_seconds: Sequence[float] = DEFAULT_BABBLE_SECONDS,
+                overwrite: bool = False) -> Path:
+    """Write the embedded noise set to ``out`` (see the module docstring); returns ``out``.
+
+    ``babble_talkers=None`` makes no babble. An existing complete ``out`` is reused unless
+    ``overwrite``.
+    """
+    out = Path(out)
+    if (out / MANIFEST).is_file() and not overwrite:
+        log.info("%s exists, reusing it (--overwrite redoes it)", out)
+        return out
+    for noise_type in types:
+        if noise_type not in procedural.GENERATORS:
+            raise SitoolError(f"unknown noise type {noise_type!r}; choose from "
+                              f"{', '.join(procedural.GENERATORS)}")
+    if any(n < 2 for n in babble_counts):
+        raise SitoolError(f"babble talker counts must be >= 2, got {list(babble_counts)}")
+    if babble_talkers is not None and not Path(babble_talkers).is_dir():
+        raise SitoolError(f"{babble_talkers}: babble talker data dir not found; it is written "
+                          "by stage 1 (sitool prepare synth); or pass --no-babble")
+    with atomic_path(out) as tmp:
+        tmp.mkdir()
+        files = []
+        for noise_type in tqdm(types, desc="procedural noise", leave=False):
+            signal = procedural.generate(noise_type, rng_for(seed, "procedural", noise_type),
+                                         seconds)
+            write_audio(tmp / f"{noise_type}.wav", signal)
+            files.append(NoiseFile(noise_type, f"{noise_type}.wav", noise_type, "non-babble"))
+        if babble_talkers is not None and babble_counts:
+            files += _babble_files(Path(babble_talkers), babble_counts, babble_seconds, seed, tmp)
+        lines = ["\t".join(MANIFEST_COLUMNS)]
+        for f in files:
+            lines.append("\t".join((f.recording, f.path, f.noise_type, f.category,
+                                    f.split or "-", ",".join(f.talkers) or "-")))
+        (tmp / MANIFEST).write_text("\n".join(lines) + "\n")
+        write_yaml(tmp / "synth_noise.yaml", {
+            "seed": seed, "types": list(types), "seconds": seconds,
+            "babble_talkers": str(babble_talkers) if babble_talkers else None,
+            "babble_counts": list(babble_counts), "babble_seconds": list(babble_seconds),
+        })
+    log.info("wrote %s: %d procedural types, %d babble files", out, len(types),
+             len(files) - len(types))
+    return out
+
+
+def read_synth_manifest(noise_dir: str | os.PathLike) -> list[NoiseFile]:
+    """The files ``synth_noise`` wrote, with absolute paths."""
+    noise_dir = Path(noise_dir)
+    manifest = noise_dir / MANIFEST
+    if not manifest.is_file():
+        raise SitoolError(f"{manifest}: missing; it is written by sitool synth-noise")
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    if not lines or tuple(lines[0].split("\t")) != MANIFEST_COLUMNS:
+        raise SitoolError(f"{manifest}:1: header must be {' '.join(MANIFEST_COLUMNS)}")
+    files = []
+    for lineno, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        if len(parts) != len(MANIFEST_COLUMNS):
+            raise SitoolError(f"{manifest}:{lineno}: expected {len(MANIFEST_COLUMNS)} columns")
+        recording, path, noise_type, category, split, talkers = parts
+        files.append(NoiseFile(recording, str((noise_dir / path).resolve()), noise_type, category,
+                               None if split == "-" else split,
+                               () if talkers == "-" else tuple(talkers.split(","))))
+    if not files:
+        raise SitoolError(f"{manifest}: no noise files listed")
+    return files
