@@ -1,0 +1,143 @@
+"""``sitool invert``: tract variables (and enhanced audio) for new recordings with a trained model.
+
+For each input file ``<dir>/<name>.<ext>`` (anything soundfile reads; multichannel audio is
+averaged to mono and other rates resampled to 16 kHz, each with a logged note) it writes to
+the output dir:
+
+- ``<name>.npy``  float32 ``[frames, n_targets]`` in the targets' units, at the model's rate
+  (frame ``i`` is the state at ``t = i / frame_rate``);
+- ``<name>.csv``  the same with a time column: header ``time [s],LA [mm],...``;
+- ``<name>.png``  with ``plot``: spectrogram and one panel per target;
+- ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head.
+
+An SE-only model (no SI head) writes only the enhanced audio.
+
+Finished outputs are reused unless ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from sitool.audio import SAMPLE_RATE, load_audio, write_audio
+from sitool.datadir import TargetInfo
+from sitool.errors import SitoolError
+from sitool.io import atomic_save_npy, atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InvertOutputs:
+    """The files written (or reused) for one input recording (None: not made by this model)."""
+
+    audio: Path
+    npy: Path | None
+    csv: Path | None
+    png: Path | None
+    enhanced: Path | None
+
+    def all(self) -> list[Path]:
+        return [p for p in (self.npy, self.csv, self.png, self.enhanced) if p is not None]
+
+
+def output_paths(audio: Path, out_dir: Path, plot: bool, has_si: bool, has_se: bool) -> InvertOutputs:
+    stem = audio.stem
+    return InvertOutputs(audio=audio,
+                         npy=out_dir / f"{stem}.npy" if has_si else None,
+                         csv=out_dir / f"{stem}.csv" if has_si else None,
+                         png=out_dir / f"{stem}.png" if plot and has_si else None,
+                         enhanced=out_dir / f"{stem}_enhanced.wav" if has_se else None)
+
+
+def targets_csv(targets: np.ndarray, info: TargetInfo) -> str:
+    """CSV text: a ``time [s]`` column (``i / frame_rate``) and ``NAME [unit]`` columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["time [s]"] + [f"{n} [{u}]" for n, u in zip(info.names, info.units)])
+    for i, row in enumerate(targets):
+        writer.writerow([f"{i / info.frame_rate:.4f}"] + [f"{v:.6g}" for v in row])
+    return buffer.getvalue()
+
+
+def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike) -> list[Path]:
+    """Fail early, with one line, on a missing model dir, a missing file or clashing names."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise SitoolError(f"{model_dir}: model dir not found; pass an experiment dir made by "
+                          "sitool train (e.g. --model exp/train_joint)")
+    if not audio_paths:
+        raise SitoolError("invert: no audio files given")
+    paths = [Path(p) for p in audio_paths]
+    by_stem: dict[str, Path] = {}
+    for path in paths:
+        if not path.is_file():
+            raise SitoolError(f"{path}: audio file not found")
+        if path.stem in by_stem:
+            raise SitoolError(f"{path} and {by_stem[path.stem]}: same name, their outputs would "
+                              "collide; invert them into different --out dirs")
+        by_stem[path.stem] = path
+    return paths
+
+
+def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, out: Path,
+                   title: str) -> Path:
+    """Spectrogram of the input and one panel per predicted target."""
+    from sitool.plotting import plot_tracks
+
+    tracks = {"predicted": {n: targets[:, i] for i, n in enumerate(info.names)}}
+    return plot_tracks(signal, tracks, info.names, info.units, info.frame_rate, out, title=title)
+
+
+def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
+                 out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
+                 device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
+    """Invert every recording with the model of ``model_dir``; returns what was written per file."""
+    paths = check_inputs(audio_paths, model_dir)
+    from sitool.inference import load_inverter
+
+    inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
+    info = inverter.target_info
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results, reused = [], 0
+    if info is None and plot:
+        log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
+    for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
+        outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se)
+        if not overwrite and all(p.is_file() for p in outputs.all()):
+            reused += 1
+            results.append(outputs)
+            continue
+        signal = load_audio(path, SAMPLE_RATE, downmix=True)
+        result = inverter.invert(signal)
+        if info is not None:
+            targets = np.asarray(result.targets, dtype=np.float32)
+            if targets.ndim != 2 or targets.shape[1] != len(info.names):
+                raise SitoolError(f"{model_dir}: model returned targets of shape {targets.shape}, "
+                                  f"expected [frames, {len(info.names)}]")
+            atomic_save_npy(outputs.npy, targets)
+            atomic_write_text(outputs.csv, targets_csv(targets, info))
+            if outputs.png is not None:
+                plot_inversion(signal, targets, info, outputs.png,
+                               title=f"{path.name}: predicted by {Path(model_dir).name}")
+            log.info("%s: %d frames at %g Hz -> %s", path, len(targets), info.frame_rate,
+                     outputs.npy)
+        if outputs.enhanced is not None:
+            if result.enhanced is None:
+                raise SitoolError(f"{model_dir}: the model has an SE head but returned no audio")
+            write_audio(outputs.enhanced, np.asarray(result.enhanced, dtype=np.float32), SAMPLE_RATE)
+        results.append(outputs)
+    if reused:
+        log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
+                 reused, len(paths), out_dir)
+    return results
