@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# A recipe for your own corpus (copy of recipes/TEMPLATE): the sitool stage chain
+# (../../run.sh) with this recipe's local/ hooks and conf/. Every run.sh option works, e.g.
+#   ./run.sh --corpus /path/to/my_corpus               all stages
+#   ./run.sh --corpus /path/to/my_corpus --stage 3     from the SSL cache on
+# data/, exp/ and dump/ are written in this directory.
+cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf "$@"

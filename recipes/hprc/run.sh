@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Haskins Production Rate Comparison (HPRC) recipe: the sitool stage chain (../../run.sh) with this recipe's local/ hooks and
+# conf/. Every run.sh option works here, e.g.
+#   ./run.sh --corpus /path/to/hprc                  all stages
+#   ./run.sh --corpus /path/to/hprc --stage 3        from the SSL cache on
+# data/, exp/ and dump/ are written in this directory.
+cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf "$@"

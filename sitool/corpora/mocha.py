@@ -1,0 +1,77 @@
+"""MOCHA-TIMIT reader (``sitool prepare mocha``).
+
+Corpus: MOCHA-TIMIT (Multi-CHannel Articulatory database, Wrench, Queen Margaret University
+College / CSTR Edinburgh): British English speakers reading up to 460 TIMIT-derived
+sentences, with EMA (Carstens AG100, 2-D midsagittal), laryngograph and EPG. The commonly
+distributed release has speakers ``fsew0`` (female) and ``msak0`` (male); later releases add
+more. Obtain it from CSTR Edinburgh (licence: see the distribution's own terms; it is not
+bundled with sitool).
+
+Layout read (any directory depth under ``--root``; files paired by stem)::
+
+    <root>/fsew0_v1.1/fsew0_001.ema     EST Track, binary float32, 500 Hz (2 ms steps)
+    <root>/fsew0_v1.1/fsew0_001.wav     audio, 16 kHz (NIST SPHERE header despite the
+                                        extension in the original release; libsndfile reads
+                                        uncompressed SPHERE - convert shorten-compressed
+                                        files with sph2pipe first)
+    <root>/fsew0_v1.1/fsew0_001.lab     phone labels, '<start_s> <end_s> <phone>' lines
+
+EMA channels: ``<coil>_x`` (front-back) and ``<coil>_y`` (vertical) for ui (upper incisor),
+li (lower incisor), ul, ll (lips), tt, tb, td (tongue tip, blade, dorsum), v (velum) and
+bn (bridge of nose); two further channels are named ``*``. Units: 1/100 mm (the MOCHAtools
+reader by Qin & Carreira-Perpinan divides by 100 to get mm; not confirmed from the corpus'
+own documentation, so check LA ranges on your copy: lips closed ~ 0-10 mm, open ~ 10-25 mm).
+
+Mapping to canonical sensors: ul->UL, ll->LL, li->JAW, tt->TT, tb->TM, td->TD; ui is the
+reference for LP (lip protrusion is measured from the upper incisor). The speaker is the
+part of the file name before the first ``_``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sitool.corpora.est_track import read_est_track
+from sitool.corpora.labels import phones_text, read_phone_labels
+from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef, index_files,
+                                      pair_with_audio, require_root)
+
+NAME = "mocha"
+SUMMARY = "MOCHA-TIMIT: EST .ema (500 Hz) + .wav + .lab -> data dirs."
+EMA_RATE_HZ = 500.0
+UNIT_TO_MM = 0.01
+SENSOR_COILS = {"UL": "ul", "LL": "ll", "JAW": "li", "TT": "tt", "TM": "tb", "TD": "td"}
+REFERENCE_COILS = {"UI": "ui"}
+
+
+def find(root: Path) -> list[RecordingRef]:
+    root = require_root(root, NAME)
+    labels = index_files(root, ".lab")
+    refs = []
+    for stem, ema, wav in pair_with_audio(index_files(root, ".ema"), index_files(root, ".wav"),
+                                          root, NAME, ".ema"):
+        paths = {"ema": ema, "wav": wav}
+        if stem in labels:
+            paths["lab"] = labels[stem]
+        refs.append(RecordingRef(utt=stem, speaker=stem.split("_")[0], paths=paths))
+    return refs
+
+
+def _coil(track, coil: str) -> np.ndarray:
+    return np.stack([track.channel(f"{coil}_x"), track.channel(f"{coil}_y")], axis=1) * UNIT_TO_MM
+
+
+def load(ref: RecordingRef) -> Recording:
+    track = read_est_track(ref.paths["ema"])
+    sensors = {name: _coil(track, coil) for name, coil in SENSOR_COILS.items()}
+    reference = {name: _coil(track, coil) for name, coil in REFERENCE_COILS.items()
+                 if f"{coil}_x" in track.channels and f"{coil}_y" in track.channels}
+    phones = read_phone_labels(ref.paths["lab"]) if "lab" in ref.paths else None
+    return Recording(utt=ref.utt, speaker=ref.speaker, times=track.times, sensors=sensors,
+                     reference=reference, audio_path=ref.paths["wav"], phones=phones,
+                     text=phones_text(phones) if phones else None)
+
+
+READER = CorpusReader(name=NAME, find=find, load=load, lp_reference="UI")

@@ -1,0 +1,239 @@
+"""Corpus readers on fixtures written in each corpus' exact on-disk format."""
+
+import shutil
+import struct
+
+import numpy as np
+import pytest
+
+from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, xrmb
+from sitool.corpora.est_track import read_est_track
+from sitool.corpora.labels import read_phone_labels
+from sitool.errors import SitoolError
+
+
+# ------------------------------------------------------------------------------ EST Track
+
+@pytest.mark.parametrize("byte_order,data_type", [("10", "binary"), ("01", "binary"),
+                                                  (None, "ascii")])
+def test_est_track_round_values_rates_and_byte_orders(tmp_path, byte_order, data_type):
+    times = np.arange(6) / 500.0
+    values = np.arange(18, dtype=np.float64).reshape(6, 3) * 1.5 - 4.0
+    path = fixtures.write_est_track(tmp_path / "a.ema", times, ["ul_x", "ul_y", "*"], values,
+                                    byte_order=byte_order or "10", data_type=data_type)
+    track = read_est_track(path)
+    assert track.channels == ["ul_x", "ul_y", "*"]
+    np.testing.assert_allclose(track.data, values, rtol=1e-6)
+    np.testing.assert_allclose(track.times, times, atol=1e-6)
+    assert track.rate == pytest.approx(500.0, rel=1e-4)
+    np.testing.assert_allclose(track.channel("ul_y"), values[:, 1], rtol=1e-6)
+    assert track.header["EqualSpace"] == "1"
+
+
+def test_est_track_big_endian_bytes_are_what_the_format_says(tmp_path):
+    path = fixtures.write_est_track(tmp_path / "a.ema", np.array([0.0, 0.002]), ["c"],
+                                    np.array([[1.0], [2.0]]), byte_order="10")
+    payload = path.read_bytes().split(b"EST_Header_End\n", 1)[1]
+    assert payload[:4] == struct.pack(">f", 0.0)
+    assert payload[4:8] == struct.pack(">f", 1.0)       # break flag: frame present
+    assert payload[8:12] == struct.pack(">f", 1.0)      # channel value
+    assert len(payload) == 2 * 3 * 4
+
+
+def test_est_track_truncated_data_is_a_clear_error(tmp_path):
+    path = fixtures.write_est_track(tmp_path / "cut.ema", np.arange(10) / 500.0, ["a", "b"],
+                                    np.zeros((10, 2)), num_frames=12)
+    with pytest.raises(SitoolError, match=r"cut\.ema: truncated.*12 frames"):
+        read_est_track(path)
+    chopped = tmp_path / "chopped.ema"
+    good = fixtures.write_est_track(tmp_path / "ok.ema", np.arange(10) / 500.0, ["a"],
+                                    np.zeros((10, 1)))
+    chopped.write_bytes(good.read_bytes()[:-5])
+    with pytest.raises(SitoolError, match="truncated"):
+        read_est_track(chopped)
+
+
+def test_est_track_bad_headers(tmp_path):
+    wav = tmp_path / "x.ema"
+    wav.write_bytes(b"RIFF....WAVE")
+    with pytest.raises(SitoolError, match="not an EST Track file"):
+        read_est_track(wav)
+    no_end = tmp_path / "noend.ema"
+    no_end.write_text("EST_File Track\nNumFrames 2\n")
+    with pytest.raises(SitoolError, match="EST_Header_End"):
+        read_est_track(no_end)
+    unnamed = tmp_path / "unnamed.ema"
+    unnamed.write_text("EST_File Track\nDataType ascii\nNumFrames 1\nNumChannels 2\n"
+                       "Channel_0 a\nEST_Header_End\n0 1 1 2\n")
+    with pytest.raises(SitoolError, match="Channel_1"):
+        read_est_track(unnamed)
+
+
+def test_est_track_break_frames_are_missing(tmp_path):
+    present = np.array([1, 0, 1])
+    path = fixtures.write_est_track(tmp_path / "b.ema", np.arange(3) / 200.0, ["a"],
+                                    np.array([[1.0], [2.0], [3.0]]), present=present)
+    track = read_est_track(path)
+    assert np.isnan(track.data[1, 0]) and track.data[2, 0] == 3.0
+    assert track.present.tolist() == [True, False, True]
+
+
+# ------------------------------------------------------------------------------ MOCHA
+
+def test_mocha_reader_units_rate_labels(tmp_path):
+    root = fixtures.make_mocha_corpus(tmp_path / "mocha", utts_per_speaker=2)
+    refs = mocha.find(root)
+    assert [r.utt for r in refs] == ["fsew0_001", "fsew0_002", "msak0_001", "msak0_002"]
+    assert {r.speaker for r in refs} == {"fsew0", "msak0"}
+    rec = mocha.load(refs[0])
+    assert rec.rate == pytest.approx(500.0, rel=1e-4)
+    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    # files hold 1/100 mm with x mirrored; the reader gives mm in the file's own axes
+    np.testing.assert_allclose(rec.sensors["UL"][:, 0], -truth["UL"][:, 0], atol=1e-3)
+    np.testing.assert_allclose(rec.sensors["TD"][:, 1], truth["TD"][:, 1], atol=1e-3)
+    np.testing.assert_allclose(rec.reference["UI"], 0.0)
+    assert [s.phone for s in rec.phones] == ["sil", "dh", "ax", "breath"]
+    assert rec.phones[1].start == pytest.approx(0.2) and rec.phones[1].end == pytest.approx(0.5)
+    assert rec.text == "dh ax"
+
+
+def test_mocha_unknown_channel_name_is_an_error_naming_it(tmp_path):
+    times = np.arange(50) / 500.0
+    channels = [c.replace("tt_x", "tip_x") for c in fixtures.MOCHA_CHANNELS]
+    values = fixtures.mocha_frame(fixtures.fake_articulation(times))
+    folder = tmp_path / "fsew0_v1.1"
+    fixtures.write_est_track(folder / "fsew0_001.ema", times, channels, values)
+    fixtures.write_audio(folder / "fsew0_001.wav", fixtures.fake_audio(0.1))
+    ref = mocha.find(tmp_path)[0]
+    with pytest.raises(SitoolError, match=r"fsew0_001\.ema: no channel 'tt_x'.*tip_x"):
+        mocha.load(ref)
+
+
+def test_corpus_root_without_the_corpus_files(tmp_path):
+    with pytest.raises(SitoolError, match="no .ema files found"):
+        mocha.find(tmp_path)
+    with pytest.raises(SitoolError, match="corpus root not found"):
+        xrmb.find(tmp_path / "missing")
+
+
+# ------------------------------------------------------------------------------ mngu0
+
+def test_mngu0_reader_midsagittal_channels_and_xwaves_labels(tmp_path):
+    root = fixtures.make_mngu0_corpus(tmp_path / "mngu0", utts=2, byte_order="01")
+    refs = mngu0.find(root)
+    assert [r.utt for r in refs] == ["mngu0_s1_0001", "mngu0_s1_0002"]
+    rec = mngu0.load(refs[1])
+    assert rec.speaker == "mngu0" and rec.rate == pytest.approx(200.0, rel=1e-4)
+    truth = fixtures.fake_articulation(rec.times, seed=2)
+    for name in ("UL", "LL", "TT", "TD", "JAW"):
+        np.testing.assert_allclose(rec.sensors[name], truth[name], atol=1e-4)
+    starts = [round(s.start, 2) for s in rec.phones]
+    assert [s.phone for s in rec.phones] == ["#", "s", "i", "#"] and starts == [0, 0.25, 0.55, 0.9]
+    assert rec.text == "s i"
+
+
+def test_label_files_with_bad_times(tmp_path):
+    lab = tmp_path / "x.lab"
+    lab.write_text("0.0 0.3 sil\n0.3 abc dh\n")
+    with pytest.raises(SitoolError, match=r"x\.lab:2: 'abc' is not a time"):
+        read_phone_labels(lab)
+
+
+# ------------------------------------------------------------------------------ HPRC
+
+def test_hprc_reader_struct_array_audio_sensors_labels(tmp_path):
+    root = fixtures.make_hprc_corpus(tmp_path / "hprc", speakers=("F01", "M01"),
+                                     utts_per_speaker=1)
+    refs = hprc.find(root)                      # the palate file is not an utterance
+    assert [r.utt for r in refs] == ["F01_B01_S01_R01_N", "M01_B01_S01_R01_N"]
+    rec = hprc.load(refs[0])
+    assert rec.rate == pytest.approx(100.0)
+    signal, rate = rec.audio
+    assert rate == 44100 and signal.shape == (44100,)
+    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    np.testing.assert_allclose(rec.sensors["TD"], truth["TD"], atol=1e-9)   # TR = dorsum
+    np.testing.assert_allclose(rec.sensors["TM"], truth["TM"], atol=1e-9)   # TB = blade
+    assert rec.text == "the birch canoe slid"
+    assert [(p.phone, p.start, p.end) for p in rec.phones] == [
+        ("sil", 0.0, 0.2), ("DH", 0.2, 0.45), ("AH0", 0.45, 0.8)]
+    palates = hprc.palates(root, ["F01", "M01"])
+    assert set(palates) == {"F01"}
+    np.testing.assert_allclose(palates["F01"], fixtures.PALATE)
+
+
+def test_hprc_without_audio_element_is_a_clear_error(tmp_path):
+    from scipy.io import savemat
+
+    times = np.arange(50) / 100.0
+    struct = fixtures.hprc_struct(fixtures.fake_articulation(times), np.zeros(100), 44100,
+                                  "x", elements=[e for e in fixtures.HPRC_ELEMENTS
+                                                 if e != "AUDIO"])
+    folder = tmp_path / "F01" / "data"
+    folder.mkdir(parents=True)
+    savemat(folder / "F01_B01_S01_R01_N.mat", {"F01_B01_S01_R01_N": struct})
+    (folder / "F01_B01_S02_R01_N.mat").write_bytes(b"not a mat file at all")
+    good, broken = hprc.find(tmp_path)
+    with pytest.raises(SitoolError, match=r"F01_B01_S01_R01_N\.mat: no AUDIO element"):
+        hprc.load(good)
+    with pytest.raises(SitoolError, match="unreadable .mat"):
+        hprc.load(broken)
+
+
+# ------------------------------------------------------------------------------ XRMB
+
+def test_xrmb_reader_units_sentinel_and_palate(tmp_path):
+    root = fixtures.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11",), utts_per_speaker=1,
+                                     missing={"T1": slice(5, 8)})
+    (ref,) = xrmb.find(root)
+    assert (ref.utt, ref.speaker) == ("jw11_tp001", "jw11")
+    rec = xrmb.load(ref)
+    assert rec.rate == pytest.approx(145.6, rel=1e-3)
+    truth = fixtures.fake_articulation(np.arange(145) / 145.6, seed=1)
+    np.testing.assert_allclose(rec.sensors["UL"], truth["UL"], atol=6e-4)     # um -> mm
+    assert np.isnan(rec.sensors["TT"][5:8]).all() and np.isfinite(rec.sensors["TT"][8:]).all()
+    np.testing.assert_allclose(rec.times[:2], [0.0, round(1e6 / 145.6) * 1e-6])
+    palates = xrmb.palates(root, ["jw11"])
+    np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
+
+
+def test_xrmb_malformed_row(tmp_path):
+    (tmp_path / "jw11_tp001.txy").write_text("0 1 2\n")
+    fixtures.write_audio(tmp_path / "jw11_tp001.wav", fixtures.fake_audio(0.1))
+    with pytest.raises(SitoolError, match=r"jw11_tp001\.txy:1: expected 17 numbers"):
+        xrmb.load(xrmb.find(tmp_path)[0])
+
+
+# ------------------------------------------------------------------------------ generic
+
+def test_generic_reader_columns_rate_speakers_text(tmp_path):
+    root = fixtures.make_generic_corpus(tmp_path / "g", speakers=("s1", "s2"), utts_per_speaker=1)
+    reader = generic.make_reader(root)
+    refs = reader.find(root)
+    assert [(r.utt, r.speaker) for r in refs] == [("s1_u01", "s1"), ("s2_u01", "s2")]
+    rec = reader.load(refs[0])
+    assert rec.column_names == ["jaw_open", "lip_gap", "tip_height", "dorsum_height"]
+    assert rec.column_units == ["mm"] * 4 and rec.rate == pytest.approx(200.0)
+    truth = fixtures.fake_articulation(rec.times, seed=1)
+    np.testing.assert_allclose(rec.columns[:, 1], truth["UL"][:, 1] - truth["LL"][:, 1],
+                               atol=1e-4)
+    assert rec.text.startswith("the birch canoe")
+
+
+def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
+    root = fixtures.make_generic_corpus(tmp_path / "g", speakers=("s1",), utts_per_speaker=1)
+    (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\nspeaker_patern: x\n")
+    with pytest.raises(SitoolError, match="did you mean 'speaker_pattern'"):
+        generic.make_reader(root)
+    (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n"
+                                       "sensors: {UL: [ul_x, ul_y]}\n")
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"no column\(s\) ul_x, ul_y; columns in the file: "
+                                          "jaw_open"):
+        reader.load(reader.find(root)[0])
+    (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\nsensors: {XX: [a, b]}\n")
+    with pytest.raises(SitoolError, match="unknown sensor name"):
+        generic.make_reader(root)
+    shutil.rmtree(root / "wav")
+    (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n")
+    with pytest.raises(SitoolError, match="wav: directory not found"):
+        generic.make_reader(root).find(root)

@@ -1,0 +1,73 @@
+"""recipes/{xrmb,hprc,mocha,mngu0,TEMPLATE}: layout, hooks run by run.sh, configs load."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sitool.corpora import fixtures
+from sitool.datadir import DataDir
+from sitool.training.config import load_train_config
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "TEMPLATE"]
+HOOKS = ["corpus.sh", "data.sh", "noise.sh"]
+MAKERS = {"xrmb": fixtures.make_xrmb_corpus, "hprc": fixtures.make_hprc_corpus,
+          "mocha": fixtures.make_mocha_corpus, "mngu0": fixtures.make_mngu0_corpus,
+          "TEMPLATE": fixtures.make_generic_corpus}
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_layout_hooks_and_configs(name):
+    recipe = ROOT / "recipes" / name
+    assert os.access(recipe / "run.sh", os.X_OK)
+    assert "../../run.sh --local-dir local --conf-dir conf" in (recipe / "run.sh").read_text()
+    assert (recipe / "utils").is_symlink() and (recipe / "utils").resolve() == ROOT / "utils"
+    for hook in HOOKS:
+        path = recipe / "local" / hook
+        assert os.access(path, os.X_OK), path
+        subprocess.run(["bash", "-n", str(path)], check=True)
+    readme = (recipe / "README.md").read_text()
+    assert "No results yet" in readme and "./run.sh --corpus" in readme
+    configs = sorted((recipe / "conf").glob("train_*.yaml"))
+    # the same experiments as the top-level conf/, sized for WavLM-Large
+    assert {c.name for c in configs} == {c.name for c in (ROOT / "conf").glob("train_*.yaml")}
+    for config in configs:
+        cfg = load_train_config(config)
+        assert cfg.model.ssl.model == "microsoft/wavlm-large"
+
+
+def copy_recipe(name: str, dest: Path) -> Path:
+    shutil.copytree(ROOT / "recipes" / name, dest, symlinks=True)
+    (dest / "utils").unlink()
+    os.symlink(ROOT / "utils", dest / "utils")
+    return dest
+
+
+def run_sh(recipe: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(ROOT / "run.sh"), "--local-dir", "local", "--conf-dir",
+                           "conf", *args], cwd=recipe, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_stage0_finds_the_corpus_or_says_how_to_get_it(tmp_path, name):
+    recipe = copy_recipe(name, tmp_path / "recipe")
+    missing = run_sh(recipe, "--corpus", str(tmp_path / "nowhere"), "--stop-stage", "0")
+    assert missing.returncode != 0
+    assert "nowhere" in missing.stderr and "./run.sh --corpus" in missing.stderr
+    corpus = MAKERS[name](tmp_path / "corpus")
+    found = run_sh(recipe, "--corpus", str(corpus), "--stop-stage", "0")
+    assert found.returncode == 0, found.stderr
+    assert "stage 0 (corpus) finished" in found.stdout
+
+
+def test_stage1_hook_prepares_the_corpus_through_run_sh(tmp_path):
+    recipe = copy_recipe("mngu0", tmp_path / "recipe")
+    corpus = fixtures.make_mngu0_corpus(tmp_path / "corpus", utts=10)
+    result = run_sh(recipe, "--corpus", str(corpus), "--stage", "1", "--stop-stage", "1")
+    assert result.returncode == 0, result.stderr
+    assert [len(DataDir(recipe / "data" / s).utts) for s in ("train", "dev", "test")] == [8, 1, 1]
+    assert (recipe / "exp" / "log" / "stage1_prepare.log").is_file()
