@@ -15,15 +15,41 @@ from sitool import __version__
 from sitool.errors import SitoolError
 from sitool.log import setup_logging
 
-# Modules that define subcommands; each exposes ``COMMANDS`` (a list of click commands).
-COMMAND_MODULES = [
-    "sitool.cli.corpus",
-    "sitool.cli.prepare",
-]
+# Every subcommand, in recipe-stage order, and the CLI module that defines it (in the
+# module's ``COMMANDS`` list). A module is
+# imported only when its command runs (or `sitool --help` lists them all), so a command
+# starts without loading the libraries of the other stages.
+COMMANDS = {
+    "synth-corpus": "sitool.cli.synth",
+    "prepare": "sitool.cli.prepare",
+    "validate-data": "sitool.cli.corpus",
+    "plot-utt": "sitool.cli.corpus",
+    "synth-noise": "sitool.cli.noise",
+    "prepare-noise": "sitool.cli.noise",
+    "mix": "sitool.cli.noise",
+    "plot-mix": "sitool.cli.noise",
+    "pretrain-ssl": "sitool.cli.ssl",
+    "cache-ssl": "sitool.cli.ssl",
+    "probe-ssl": "sitool.cli.ssl",
+    "train": "sitool.cli.train",
+    "decode": "sitool.cli.decode",
+    "score": "sitool.cli.score",
+    "invert": "sitool.cli.invert",
+}
 
 
 class SitoolGroup(click.Group):
-    """A click group that reports ``SitoolError`` as a single line instead of a traceback."""
+    """The top-level group: lazily loaded subcommands (``COMMANDS``), and a ``SitoolError``
+    reported as a single line instead of a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[name])
+        return next(command for command in module.COMMANDS if command.name == name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -54,8 +80,3 @@ def main(log_file: str | None, verbose: bool) -> None:
     Inspection: plot-utt. Inference on new recordings: invert.
     """
     setup_logging(log_file, verbose)
-
-
-for _module in COMMAND_MODULES:
-    for _command in importlib.import_module(_module).COMMANDS:
-        main.add_command(_command)
