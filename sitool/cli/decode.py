@@ -1,0 +1,46 @@
+"""Stage 5: ``sitool decode`` — a thin shell over :func:`sitool.decode.decode`."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("decode")
+@click.option("--exp", "exp_dir", required=True, type=click.Path(file_okay=False),
+              help="Trained experiment dir, e.g. exp/train_joint.")
+@click.argument("data_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
+@click.option("--nj", default=1, show_default=True, help="Number of jobs the utterances are split into.")
+@click.option("--job", default=None, type=int,
+              help="This job's index (1..nj, e.g. $SLURM_ARRAY_TASK_ID); omitted: all jobs here.")
+@click.option("--checkpoint", default="best", show_default=True,
+              help="best, last, or a checkpoint file.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
+@click.option("--batch-seconds", default=60.0, show_default=True,
+              help="Padded audio seconds per batch.")
+@click.option("--no-cache", is_flag=True,
+              help="Run the SSL on the fly even when the set's SSL cache could be read.")
+@click.option("--num-threads", default=0, show_default=True,
+              help="torch CPU threads (0: torch's default; use 1 per job for local --nj jobs).")
+@click.option("--overwrite", is_flag=True, help="Redo decode dirs that exist.")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_seconds, no_cache,
+                   num_threads, overwrite, no_progress) -> None:
+    """Predict targets (and enhanced audio) for DATA_DIRS into EXP/decode/<set>/.
+
+    \b
+    Writes tv/<utt>.npy (targets in their units), tv.scp, targets, decode.yaml, and for models
+    with an SE stage enhanced/<utt>.wav + enhanced.scp. With --nj N --job J each job decodes
+    one slice; the last job to finish writes the tables.
+    """
+    from sitool.decode import decode
+
+    if num_threads > 0:
+        import torch
+
+        torch.set_num_threads(num_threads)
+    decode(exp_dir, list(data_dirs), nj=nj, job=job, checkpoint=checkpoint,
+           overwrite=overwrite, device=device, use_cache=not no_cache,
+           batch_seconds=batch_seconds, progress=not no_progress)
+
+
+COMMANDS = [decode_command]

@@ -1,0 +1,39 @@
+"""Stage 4: ``sitool train`` — a thin shell over :func:`sitool.training.trainer.train`."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+import click
+
+
+@click.command("train")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="Training config, e.g. conf/train_joint.yaml.")
+@click.option("--out", default=None, type=click.Path(file_okay=False),
+              help="Experiment dir. [default: exp/<config file name>]")
+@click.option("--overwrite", is_flag=True,
+              help="Delete the experiment dir and train from scratch (default: resume from "
+                   "checkpoints/last.pt, or do nothing when training finished).")
+@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.argument("overrides", nargs=-1)
+def train_command(config_path: str, out: str | None, overwrite: bool, no_progress: bool,
+                  overrides: tuple[str, ...]) -> None:
+    """Train the model of CONFIG into exp/<tag>/; OVERRIDES are key=value (e.g. optim.epochs=3).
+
+    \b
+    Writes cmd, config.yaml, train.log, checkpoints/{last,best}.pt and curves.png.
+    Rerunning the same command resumes from checkpoints/last.pt. Multi-process (DDP):
+      torchrun --nproc_per_node N -m sitool train --config ...
+    """
+    from sitool.training.config import default_exp_dir, load_train_config
+    from sitool.training.trainer import train
+
+    cfg = load_train_config(config_path, overrides)
+    out_dir = out or default_exp_dir(config_path)
+    command = " ".join(shlex.quote(a) for a in ["sitool"] + sys.argv[1:])
+    train(cfg, out_dir, command=command, overwrite=overwrite, progress=not no_progress)
+
+
+COMMANDS = [train_command]

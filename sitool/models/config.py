@@ -1,0 +1,83 @@
+"""The ``model:`` section of a training config (see ``conf/train_*.yaml``).
+
+Every hyper-parameter of the model family is named here with its default; the YAML files and
+``key=value`` overrides fill it through ``sitool.config`` (unknown keys are errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+MODEL_TYPES = ("si", "se", "cascade", "joint")
+
+
+@dataclass
+class SSLConfig:
+    """The SSL encoder."""
+
+    model: str = "exp/ssl_tiny"          # HF id or local dir (save_pretrained format)
+    freeze: Literal["all", "cnn", "none"] = "all"   # all: frozen; cnn: fine-tune the transformer
+    layers: list[int] | None = None      # hidden states to aggregate (0 = CNN projection); None = all
+    cache: str | None = None             # frozen SSL only: cache root, dump/ssl/<model_tag> (holds <set>/)
+    spec_augment: bool = False           # HF time masking while fine-tuning (apply_spec_augment)
+    # (HF LayerDrop is always off: a skipped layer would be missing from the hidden states.)
+
+
+@dataclass
+class SIConfig:
+    """The speech-inversion head: BiGRU stack -> linear -> targets, at the target frame rate."""
+
+    gru_units: list[int] = field(default_factory=lambda: [256, 128])   # units per direction, per layer
+    dropout: float = 0.1                 # between GRU layers and before the output layer
+    ppmc_weight: float = 0.0             # loss = MAE + ppmc_weight * (1 - PPMC); 0 = MAE only
+
+
+@dataclass
+class SEConfig:
+    """The speech-enhancement head."""
+
+    target: Literal["mask", "ssl"] = "mask"   # mask: spectral mask, loss to log1p|STFT(clean)|;
+                                              # ssl: predict the frozen SSL's clean hidden states
+    n_fft: int = 400                     # STFT size (25 ms at 16 kHz)
+    hop: int = 160                       # STFT hop (10 ms: 100 frames/s)
+    proj_dim: int = 256                  # linear layer after [SSL ⊕ log1p|STFT(noisy)|]
+    lstm_units: int = 256                # BLSTM units per direction
+    lstm_layers: int = 2
+    dropout: float = 0.1
+    weight: float = 1.0                  # λ in the joint loss L_SI + λ·L_SE
+    ssl_target_layer: int = -1           # target: ssl — which hidden state of the clean speech
+    ssl_target_cache: list[str] = field(default_factory=list)  # target: ssl — cache dirs
+                                         # (dump/ssl/<tag>/<clean set>) holding the clean utterances
+
+
+@dataclass
+class CascadeConfig:
+    """``cascade``: a trained SE experiment enhances the input, the SI model reads the result."""
+
+    se_exp: str | None = None            # exp dir of a trained `se` model (e.g. exp/train_se)
+    se_checkpoint: Literal["best", "last"] = "best"
+    se_model: dict | None = None         # filled in by training: the SE model's own model config
+
+
+@dataclass
+class ModelConfig:
+    type: Literal["si", "se", "cascade", "joint"] = "si"
+    ssl: SSLConfig = field(default_factory=SSLConfig)
+    si: SIConfig = field(default_factory=SIConfig)
+    se: SEConfig = field(default_factory=SEConfig)
+    cascade: CascadeConfig = field(default_factory=CascadeConfig)
+
+    @property
+    def has_si(self) -> bool:
+        return self.type in ("si", "cascade", "joint")
+
+    @property
+    def has_se(self) -> bool:
+        """True when the model itself trains an SE head (se, joint)."""
+        return self.type in ("se", "joint")
+
+    @property
+    def uses_cache(self) -> bool:
+        """Frozen SSL with a cache: training reads hidden states instead of running the SSL."""
+        return self.ssl.freeze == "all" and bool(self.ssl.cache) and self.type != "cascade"

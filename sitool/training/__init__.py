@@ -1,0 +1,1 @@
+"""Stage 4: training the model family (``sitool train``)."""

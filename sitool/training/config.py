@@ -1,0 +1,82 @@
+"""The training config schema (``conf/train_*.yaml``): model, data, optimiser, seed.
+
+Read with :func:`load_train_config`; ``key=value`` overrides use dotted keys
+(``optim.epochs=3``, ``model.se.weight=0.5``). Unknown keys are errors naming the nearest key.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+from sitool.config import load_config
+from sitool.errors import SitoolError
+from sitool.models.config import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    train_sets: list[str] = field(default_factory=lambda: ["data/train"])
+    dev_sets: list[str] = field(default_factory=lambda: ["data/dev"])
+    targets: list[str] | None = None     # target columns to learn (None = all in the targets file)
+    batch_seconds: float = 60.0          # max padded audio seconds per batch (per process)
+    max_batch_utts: int = 32             # max utterances per batch
+    max_utt_seconds: float | None = None  # training skips longer utterances (logged count)
+    num_workers: int = 0                 # DataLoader worker processes (0 = load in the main one)
+
+
+@dataclass
+class OptimConfig:
+    epochs: int = 20
+    lr_heads: float = 1e-3               # AdamW learning rate of aggregation weights and heads
+    lr_encoder: float = 5e-5             # AdamW learning rate of a fine-tuned SSL encoder
+    weight_decay: float = 0.01
+    warmup_steps: int = 100              # linear warm-up from 0 over this many updates
+    schedule: Literal["constant", "cosine"] = "constant"   # after warm-up
+    min_lr_ratio: float = 0.05           # cosine: final lr as a fraction of the peak
+    grad_clip: float = 5.0               # max global gradient norm (0 = no clipping)
+    patience: int = 5                    # stop after this many epochs without a better dev score (0 = never)
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 1
+    device: str = "auto"                 # auto (cuda if available), cpu, cuda
+    threads: int | None = None           # torch CPU threads per process (None: cores / processes)
+
+
+def check_config(cfg: TrainConfig, source: str) -> None:
+    """Cross-field checks that a schema cannot express."""
+    m = cfg.model
+    if m.type == "cascade" and not m.cascade.se_exp and not m.cascade.se_model:
+        raise SitoolError(f"{source}: model.type cascade needs model.cascade.se_exp "
+                          "(the exp dir of a trained se model, e.g. exp/train_se)")
+    if m.has_se and m.se.target == "ssl" and not m.se.ssl_target_cache:
+        raise SitoolError(f"{source}: model.se.target ssl needs model.se.ssl_target_cache "
+                          "(cache dirs of the clean sets, e.g. [dump/ssl/ssl_tiny/train])")
+    if m.has_si and not m.si.gru_units:
+        raise SitoolError(f"{source}: model.si.gru_units must list at least one layer size")
+    if not cfg.data.train_sets:
+        raise SitoolError(f"{source}: data.train_sets is empty")
+    if not cfg.data.dev_sets:
+        raise SitoolError(f"{source}: data.dev_sets is empty (early stopping needs a dev set)")
+    if cfg.optim.epochs < 1:
+        raise SitoolError(f"{source}: optim.epochs must be >= 1")
+    if cfg.data.batch_seconds <= 0 or cfg.data.max_batch_utts < 1:
+        raise SitoolError(f"{source}: data.batch_seconds and data.max_batch_utts must be positive")
+
+
+def load_train_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> TrainConfig:
+    cfg = load_config(TrainConfig, path, overrides)
+    check_config(cfg, str(Path(path)))
+    return cfg
+
+
+def default_exp_dir(config_path: str | os.PathLike, exp_root: str | os.PathLike = "exp") -> Path:
+    """``conf/train_joint.yaml`` → ``exp/train_joint``."""
+    return Path(exp_root) / Path(config_path).stem

@@ -1,0 +1,226 @@
+"""Training and decoding data: utterances of one or more data dirs as model batches.
+
+What an item holds depends on the model (:class:`DataNeeds`): cached SSL hidden states
+(frozen SSL with a cache), input audio (SSL on the fly, SE mask head, cascade), the clean
+reference (SE loss: ``scale * clean`` of the ``mix.tsv`` row, or the audio itself for a clean
+set), the clean speech's cached hidden state (``se.target: ssl``) and normalised targets (SI).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from sitool.datadir import DataDir
+from sitool.errors import SitoolError
+from sitool.models.batch import Batch
+from sitool.models.config import ModelConfig
+from sitool.models.framerate import frames_for_duration, frames_for_samples
+from sitool.training.normalisation import TargetNormaliser
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataNeeds:
+    """Which fields a model's batches must carry."""
+
+    audio: bool
+    feats: bool
+    clean_audio: bool
+    clean_feats: bool
+    targets: bool
+
+    @classmethod
+    def for_model(cls, cfg: ModelConfig, use_cache: bool, training: bool = True) -> "DataNeeds":
+        mask_se = cfg.has_se and cfg.se.target == "mask"
+        return cls(
+            audio=not use_cache or mask_se,
+            feats=use_cache,
+            clean_audio=training and mask_se,
+            clean_feats=training and cfg.has_se and cfg.se.target == "ssl",
+            targets=training and cfg.has_si,
+        )
+
+
+def open_cache(path: str | Path):
+    from sitool.ssl.cache import SSLCache
+
+    return SSLCache(path)
+
+
+def check_cache(cache, model: str, layers: Sequence[int], dim: int) -> None:
+    """Fail if ``cache`` was not made by ``model`` or lacks ``layers``."""
+    from sitool.ssl.cache import model_stamp
+
+    stamp = model_stamp(model)
+    if stamp and cache.meta.get("model_stamp") and cache.meta["model_stamp"] != stamp:
+        raise SitoolError(f"{cache.path}: SSL cache made by {cache.meta.get('ssl_model')} "
+                          f"(stamp {cache.meta['model_stamp']}), not by the configured {model} "
+                          f"(stamp {stamp}); re-run sitool cache-ssl --overwrite or fix ssl.model")
+    missing = [i for i in layers if i not in cache.layers]
+    if missing or cache.dim != dim:
+        raise SitoolError(f"{cache.path}: cached layers {cache.layers} (dim {cache.dim}) lack "
+                          f"layers {missing} (dim {dim}) that the model uses; re-cache or set ssl.layers")
+
+
+class CleanFeatureLookup:
+    """The frozen SSL's hidden state (one layer) of clean utterances, from cached clean sets."""
+
+    def __init__(self, cache_dirs: Sequence[str], layer: int):
+        self.caches = [open_cache(d) for d in cache_dirs]
+        self.layer = layer
+        for cache in self.caches:
+            if layer not in cache.layers:
+                raise SitoolError(f"{cache.path}: layer {layer} (se.ssl_target_layer) not cached")
+
+    def load(self, utt: str) -> np.ndarray:
+        for cache in self.caches:
+            if utt in cache:
+                return cache.load(utt, [self.layer])[0].astype(np.float32)
+        raise SitoolError(f"clean utterance {utt!r} is in none of the se.ssl_target_cache dirs "
+                          f"({', '.join(str(c.path) for c in self.caches)}); cache its clean set")
+
+
+class UtteranceDataset(Dataset):
+    """Utterances of ``data_dirs`` as item dicts (see :func:`collate`).
+
+    ``cache_root``: SSL cache root (``dump/ssl/<tag>``); set ``<root>/<set name>`` must exist
+    when ``needs.feats``. ``layers``: absolute SSL layers to read from the cache.
+    ``normaliser`` and ``columns``: target normalisation and the target columns used.
+    """
+
+    def __init__(self, data_dirs: Sequence[str | Path], needs: DataNeeds, *,
+                 cache_root: str | None = None, layers: Sequence[int] = (), ssl_model: str = "",
+                 ssl_dim: int = 0, normaliser: TargetNormaliser | None = None,
+                 columns: Sequence[int] = (), clean_features: CleanFeatureLookup | None = None,
+                 max_seconds: float | None = None):
+        self.needs = needs
+        self.sets = [DataDir(d) for d in data_dirs]
+        self.layers = list(layers)
+        self.normaliser = normaliser
+        self.columns = list(columns)
+        self.clean_features = clean_features
+        self.caches = []
+        for data in self.sets:
+            data.require("utt2spk", "utt2dur")
+            if needs.targets:
+                data.require("tv.scp", "targets")
+            if needs.feats:
+                cache = open_cache(Path(cache_root) / data.name)
+                check_cache(cache, ssl_model, self.layers, ssl_dim)
+                absent = [u for u in data.utts if u not in cache]
+                if absent:
+                    raise SitoolError(f"{cache.path}: {len(absent)} utterance(s) of {data.path} "
+                                      f"not cached (e.g. {absent[0]!r}); re-run sitool cache-ssl")
+                self.caches.append(cache)
+            else:
+                self.caches.append(None)
+        self.items: list[tuple[int, str]] = []
+        self.durations: list[float] = []
+        skipped = 0
+        for k, data in enumerate(self.sets):
+            durations = data.utt2dur
+            for utt in data.utts:
+                if utt not in durations:
+                    raise SitoolError(f"{data.path / 'utt2dur'}: no duration for {utt!r}")
+                if max_seconds is not None and durations[utt] > max_seconds:
+                    skipped += 1
+                    continue
+                self.items.append((k, utt))
+                self.durations.append(durations[utt])
+        if skipped:
+            log.info("skipped %d utterance(s) longer than %.1f s (data.max_utt_seconds)",
+                     skipped, max_seconds)
+        if not self.items:
+            raise SitoolError(f"no utterances in {', '.join(str(d.path) for d in self.sets)}")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def utt_id(self, index: int) -> str:
+        return self.items[index][1]
+
+    def __getitem__(self, index: int) -> dict:
+        k, utt = self.items[index]
+        data = self.sets[k]
+        item: dict = {"utt": utt}
+        samples = None
+        if self.needs.audio:
+            item["wav"] = data.audio(utt)
+            samples = len(item["wav"])
+            if samples < 400:
+                raise SitoolError(f"{data.path}: utterance {utt!r} is shorter than 25 ms")
+        if self.needs.feats:
+            item["feats"] = self.caches[k].load(utt, self.layers).astype(np.float32)
+        if self.needs.clean_audio:
+            item["clean_wav"] = clean_reference(data, utt)
+            if len(item["clean_wav"]) != samples:
+                raise SitoolError(f"{data.path}: clean reference of {utt!r} has "
+                                  f"{len(item['clean_wav'])} samples, the input {samples}")
+        if self.needs.clean_feats:
+            row = data.mix.get(utt)
+            item["clean_feats"] = self.clean_features.load(row.clean_utt if row else utt)
+        rate = self.normaliser.info.frame_rate if self.normaliser is not None else None
+        if rate is not None:
+            predictable = (frames_for_samples(samples, rate) if samples is not None
+                           else frames_for_duration(data.utt2dur[utt], rate))
+            item["si_frames"] = predictable
+            if self.needs.targets:
+                targets = data.target_array(utt)[:, self.columns]
+                if not np.all(np.isfinite(targets)):
+                    raise SitoolError(f"{data.tv_scp[utt]}: targets contain NaN or Inf")
+                item["targets"] = self.normaliser.normalise(targets)
+                item["si_frames"] = min(predictable, len(targets))
+        return item
+
+
+def clean_reference(data: DataDir, utt: str) -> np.ndarray:
+    """The clean speech as it appears in the input: ``scale * clean`` for a noisy set's row,
+    the audio itself for a clean set."""
+    row = data.mix.get(utt)
+    if row is None:
+        return data.audio(utt)
+    from sitool.noise.mixing import materialise_components
+
+    speech, _ = materialise_components(row)
+    return np.asarray(speech, dtype=np.float32)
+
+
+def _pad(arrays: Sequence[np.ndarray], axis: int = 0) -> torch.Tensor:
+    """Zero-pad arrays along ``axis`` to the longest and stack them on a new axis 0."""
+    longest = max(a.shape[axis] for a in arrays)
+    out = np.zeros((len(arrays),) + tuple(longest if i == axis else s
+                                           for i, s in enumerate(arrays[0].shape)), np.float32)
+    for b, a in enumerate(arrays):
+        index = [b] + [slice(None)] * a.ndim
+        index[axis + 1] = slice(0, a.shape[axis])
+        out[tuple(index)] = a
+    return torch.from_numpy(out)
+
+
+def collate(items: Sequence[dict]) -> Batch:
+    """Pad item dicts into a :class:`Batch`."""
+    batch = Batch(utts=[it["utt"] for it in items])
+    first = items[0]
+    if "wav" in first:
+        batch.wav = _pad([it["wav"] for it in items])
+        batch.wav_lengths = torch.tensor([len(it["wav"]) for it in items])
+    if "feats" in first:
+        batch.feats = _pad([it["feats"] for it in items], axis=1).transpose(0, 1).contiguous()
+        batch.feat_lengths = torch.tensor([it["feats"].shape[1] for it in items])
+    if "clean_wav" in first:
+        batch.clean_wav = _pad([it["clean_wav"] for it in items])
+    if "clean_feats" in first:
+        batch.clean_feats = _pad([it["clean_feats"] for it in items])
+    if "si_frames" in first:
+        batch.si_frames = torch.tensor([it["si_frames"] for it in items])
+    if "targets" in first:
+        batch.targets = _pad([it["targets"] for it in items])
+    return batch
