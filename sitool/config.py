@@ -73,6 +73,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             raise SitoolError(f"{where}: expected a mapping, got {value!r}")
         return dict(value)
     if hint is float:
+        if isinstance(value, str):  # PyYAML reads 1e-3 (no dot) as a string (YAML 1.1)
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SitoolError(f"{where}: expected a number, got {value!r}")
         return float(value)
