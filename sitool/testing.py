@@ -87,7 +87,9 @@ def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int
     import torch
     from transformers import (HubertConfig, HubertModel, Wav2Vec2FeatureExtractor, WavLMConfig,
                               WavLMModel)
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()
     out = Path(out)
     common = dict(
         hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -24,9 +25,14 @@ Freeze = Literal["all", "cnn", "none"]
 SUPPORTED_TYPES = ("wavlm", "hubert", "wav2vec2")
 
 
-def _load_pretrained(name_or_path: str):
-    from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+def load_ssl_config(name_or_path: str | os.PathLike):
+    """The transformers config of an SSL model (cheap: no weights are read).
 
+    Fails with one line when the model is neither a local dir nor in the HF cache, or is not
+    a WavLM/HuBERT/wav2vec 2.0 model."""
+    from transformers import AutoConfig
+
+    name_or_path = str(name_or_path)
     local = Path(name_or_path)
     if local.exists() and not (local / "config.json").is_file():
         raise SitoolError(f"{local}: not a transformers model dir (no config.json); "
@@ -43,6 +49,15 @@ def _load_pretrained(name_or_path: str):
     if config.model_type not in SUPPORTED_TYPES:
         raise SitoolError(f"SSL model {name_or_path!r}: model_type {config.model_type!r} is not "
                           f"supported (supported: {', '.join(SUPPORTED_TYPES)})")
+    return config
+
+
+def _load_pretrained(name_or_path: str):
+    from transformers import AutoFeatureExtractor, AutoModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # per-file "Loading weights" bars clutter stage logs
+    load_ssl_config(name_or_path)
     model = AutoModel.from_pretrained(name_or_path)
     try:
         extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
@@ -124,7 +139,11 @@ class SSLEncoder(nn.Module):
         """
         inputs, mask = self.prepare(wavs, lengths)
         kwargs = {"attention_mask": mask.long()} if self.use_attention_mask else {}
-        out = self.model(inputs, output_hidden_states=True, **kwargs)
+        with warnings.catch_warnings():
+            # torch warns on every masked WavLM attention call (bool padding mask + float
+            # position bias); the result is correct.
+            warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask")
+            out = self.model(inputs, output_hidden_states=True, **kwargs)
         states = list(out.hidden_states)
         if layers is not None:
             bad = [i for i in layers if not 0 <= i < len(states)]

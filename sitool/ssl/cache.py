@@ -1,0 +1,681 @@
+"""The SSL feature cache (DESIGN.md §3): hidden states of a frozen SSL model, on disk.
+
+Layout of one cached set, ``dump/ssl/<model_tag>/<set>/``::
+
+    settings.yaml             what is being cached (model, layers, dtype, shard plan); written first
+    shards/shard-00001.bin    raw arrays: per utterance one C-order block [n_layers, frames, dim]
+    shards/shard-00001.tsv    utt <TAB> offset <TAB> frames (offset in frames from the shard start)
+    shards/shard-00001.done   YAML: bytes, sha256, utts, frames, settings hash (written last)
+    index.tsv                 utt <TAB> shard <TAB> offset <TAB> frames, all utterances, sorted
+    meta.yaml                 model, layers, frame_rate, dim, dtype, per-shard sizes and checksums;
+                              its presence means the cache is complete
+
+Shards are fixed by the data (consecutive sorted utterances, ``shard_seconds`` of audio each),
+not by the number of jobs, so ``--nj N --job J`` jobs write disjoint shard files whose union is
+the same cache an unsharded run writes, and a run can be resumed with another ``--nj``. A shard
+is written to ``.bin.partial`` and renamed when complete; its ``.done`` marker comes last, so a
+killed run leaves only whole shards (kept) and at most one partial file per job (redone).
+Whichever job finds every shard done assembles ``index.tsv`` and ``meta.yaml``; running
+``sitool cache-ssl`` again without ``--job`` does the same (and only that, when nothing is left).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import yaml
+from tqdm import tqdm
+
+from sitool import __version__
+from sitool.audio import SAMPLE_RATE
+from sitool.datadir import DataDir
+from sitool.errors import SitoolError
+from sitool.io import atomic_write_text, read_yaml, write_yaml
+from sitool.parallel import check_job, shard
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+DTYPES = ("float16", "float32")
+FLOAT16_MAX = float(np.finfo(np.float16).max)
+# Audio (seconds) used to measure the autocast-vs-fp32 similarity at the start of a job.
+FIDELITY_SECONDS = 8.0
+
+
+def model_tag(ssl_model: str | os.PathLike) -> str:
+    """Directory name for a model's caches: the last path component of the id or path
+    (``microsoft/wavlm-large`` → ``wavlm-large``, ``exp/ssl_tiny`` → ``ssl_tiny``)."""
+    name = str(ssl_model).rstrip("/\\")
+    tag = Path(name).name
+    if not tag or tag in (".", ".."):
+        raise SitoolError(f"cannot derive a model tag from {ssl_model!r}; give --out explicitly")
+    return tag
+
+
+def parse_layers(spec: str | Sequence[int] | None) -> list[int] | None:
+    """``"all"``/None → None (every layer); ``"0,6,12"`` or ``[0, 6, 12]`` → sorted unique ints."""
+    if spec is None or (isinstance(spec, str) and spec.strip().lower() == "all"):
+        return None
+    if isinstance(spec, str):
+        try:
+            values = [int(v) for v in spec.split(",") if v.strip()]
+        except ValueError:
+            raise SitoolError(f"--layers must be 'all' or comma-separated integers like 0,6,12; "
+                              f"got {spec!r}") from None
+    else:
+        values = [int(v) for v in spec]
+    if not values or min(values) < 0:
+        raise SitoolError(f"layers must be non-negative layer numbers, got {spec!r}")
+    return sorted(set(values))
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def _sha1(*parts: bytes) -> str:
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(part)
+    return h.hexdigest()
+
+
+def _model_dir(ssl_model: str) -> Path | None:
+    """The local dir holding the model's files (a local path, or its HF cache snapshot)."""
+    local = Path(ssl_model)
+    if (local / "config.json").is_file():
+        return local
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        found = try_to_load_from_cache(ssl_model, "config.json")
+    except HFValidationError:  # neither a local dir nor a valid hub id
+        return None
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def model_stamp(ssl_model: str) -> str:
+    """A cheap fingerprint of a model's files: config.json content plus weight-file sizes.
+
+    It changes when the model at a path is replaced (e.g. re-pretrained), so a cache made
+    from the old weights is not silently reused. Empty when the model cannot be found (loading
+    it then fails with its own clear error)."""
+    folder = _model_dir(ssl_model)
+    if folder is None:
+        return ""
+    parts = [(folder / "config.json").read_bytes()]
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".safetensors", ".bin", ".pt"):
+            parts.append(f"{path.name}:{path.stat().st_size}".encode())
+    return _sha1(*parts)[:16]
+
+
+def data_stamp(data: DataDir) -> str:
+    """Fingerprint of what determines a data dir's audio: its wav.scp, mix.tsv and utt2dur."""
+    parts = []
+    for name in ("utt2dur", "wav.scp", "mix.tsv"):
+        if data.has(name):
+            parts.append(name.encode() + (data.path / name).read_bytes())
+    return _sha1(*parts)[:16]
+
+
+# --------------------------------------------------------------------------- shard plan
+
+
+def plan_shards(utts: Sequence[str], durations: dict[str, float],
+                shard_seconds: float) -> list[list[str]]:
+    """Split sorted ``utts`` into consecutive shards of about ``shard_seconds`` of audio each
+    (a shard closes before the utterance that would take it past the limit)."""
+    if shard_seconds <= 0:
+        raise SitoolError(f"shard_seconds must be > 0, got {shard_seconds}")
+    shards: list[list[str]] = []
+    current: list[str] = []
+    total = 0.0
+    for utt in utts:
+        dur = durations[utt]
+        if current and total + dur > shard_seconds:
+            shards.append(current)
+            current, total = [], 0.0
+        current.append(utt)
+        total += dur
+    if current:
+        shards.append(current)
+    return shards
+
+
+def shard_name(index: int) -> str:
+    """File stem of shard ``index`` (1-based)."""
+    return f"shard-{index:05d}"
+
+
+# --------------------------------------------------------------------------- writer
+
+
+class _Writer:
+    """Everything one ``cache_ssl`` call needs to know while writing shards."""
+
+    def __init__(self, out_dir: Path, settings: dict, settings_hash: str):
+        self.out_dir = out_dir
+        self.shard_dir = out_dir / "shards"
+        self.settings = settings
+        self.hash = settings_hash
+
+    def paths(self, index: int) -> dict[str, Path]:
+        stem = self.shard_dir / shard_name(index)
+        return {"bin": stem.with_suffix(".bin"), "tsv": stem.with_suffix(".tsv"),
+                "done": stem.with_suffix(".done"),
+                "partial": stem.with_suffix(".bin.partial")}
+
+    def finished(self, index: int) -> dict | None:
+        """The done marker of shard ``index`` if the shard is complete and current, else None."""
+        paths = self.paths(index)
+        if not paths["done"].is_file():
+            return None
+        try:
+            done = read_yaml(paths["done"])
+        except SitoolError:
+            return None
+        if done.get("settings_hash") != self.hash:
+            return None
+        if not paths["bin"].is_file() or paths["bin"].stat().st_size != done.get("bytes"):
+            return None
+        if not paths["tsv"].is_file():
+            return None
+        return done
+
+    def remove(self, index: int) -> None:
+        for path in self.paths(index).values():
+            path.unlink(missing_ok=True)
+
+
+def _settings_hash(settings: dict) -> str:
+    keys = ("format", "ssl_model", "model_stamp", "layers", "dtype", "autocast",
+            "shard_seconds", "data_stamp", "num_utts")
+    text = yaml.safe_dump({k: settings[k] for k in keys}, sort_keys=True)
+    return _sha1(text.encode())[:16]
+
+
+def _differences(old: dict, new: dict) -> list[str]:
+    keys = ("ssl_model", "model_stamp", "layers", "dtype", "autocast", "shard_seconds",
+            "data_stamp", "num_utts")
+    return [k for k in keys if old.get(k) != new.get(k)]
+
+
+def _make_command(settings: dict, out_dir: Path) -> str:
+    data_dir = Path(settings["data_dir"])
+    layers = settings["layers"]
+    parts = ["sitool cache-ssl", f"--ssl-model {settings['ssl_model']}"]
+    if layers != "all":
+        parts.append("--layers " + ",".join(map(str, layers)))
+    if settings["dtype"] != "float16":
+        parts.append(f"--dtype {settings['dtype']}")
+    if settings["autocast"]:
+        parts.append(f"--autocast {settings['autocast']}")
+    if out_dir.name == data_dir.name:
+        parts += [str(data_dir), f"--out {out_dir.parent}"]
+        return " ".join(parts)
+    return (f"sitool.ssl.cache.cache_ssl({settings['ssl_model']!r}, {str(data_dir)!r}, "
+            f"{str(out_dir)!r})")
+
+
+def _load_shard_audio(data: DataDir, utts: Sequence[str], min_samples: int) -> list[np.ndarray]:
+    wavs = []
+    for utt in utts:
+        wav = data.audio(utt)
+        if wav.ndim != 1:
+            raise SitoolError(f"{data.path}: utterance {utt!r}: audio must be mono, got shape "
+                              f"{wav.shape}")
+        if len(wav) < min_samples:
+            raise SitoolError(f"{data.path}: utterance {utt!r} has {len(wav)} samples, fewer than "
+                              f"the SSL model's {min_samples}-sample receptive field; drop it "
+                              "from the data dir")
+        if not np.all(np.isfinite(wav)):
+            raise SitoolError(f"{data.path}: utterance {utt!r}: audio contains NaN or Inf")
+        wavs.append(wav)
+    return wavs
+
+
+def _to_storage(state: torch.Tensor, dtype: str, utt: str) -> np.ndarray:
+    array = state.numpy()
+    if dtype == "float16":
+        peak = float(np.abs(array).max()) if array.size else 0.0
+        if not np.isfinite(peak) or peak > FLOAT16_MAX:
+            raise SitoolError(f"utterance {utt!r}: hidden states reach |x| = {peak:.3g}, beyond "
+                              "the float16 range; cache with --dtype float32")
+    elif not np.all(np.isfinite(array)):
+        raise SitoolError(f"utterance {utt!r}: the SSL model produced NaN/Inf hidden states")
+    return np.ascontiguousarray(array.astype(dtype, copy=False))
+
+
+def _write_shard(writer: _Writer, index: int, utts: Sequence[str], wavs: Sequence[np.ndarray],
+                 encoder, layers: list[int], dtype: str, autocast: str | None,
+                 batch_seconds: float, progress: tqdm, fidelity: dict | None) -> None:
+    """Extract and write one shard: ``.bin.partial`` → ``.bin``, then ``.tsv``, then ``.done``."""
+    from sitool.ssl.extract import batch_by_length, extract_hidden_states
+
+    paths = writer.paths(index)
+    writer.remove(index)
+    sha = hashlib.sha256()
+    rows, offset, size = [], 0, 0
+    with open(paths["partial"], "wb") as f:
+        for batch in batch_by_length([len(w) for w in wavs], batch_seconds):
+            states = extract_hidden_states(encoder, [wavs[i] for i in batch], layers, autocast)
+            for i, state in zip(batch, states):
+                block = _to_storage(state, dtype, utts[i])
+                data = block.tobytes()
+                f.write(data)
+                sha.update(data)
+                size += len(data)
+                rows.append((utts[i], offset, block.shape[1]))
+                offset += block.shape[1]
+                progress.update(1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(paths["partial"], paths["bin"])
+    atomic_write_text(paths["tsv"], "".join(f"{u}\t{o}\t{n}\n" for u, o, n in rows))
+    done = {"shard": index, "utts": len(rows), "frames": offset, "bytes": size,
+            "sha256": sha.hexdigest(), "settings_hash": writer.hash}
+    if fidelity is not None:
+        done["autocast_fidelity"] = fidelity
+    write_yaml(paths["done"], done)
+
+
+def _measure_fidelity(encoder, wavs: Sequence[np.ndarray], layers: list[int],
+                      autocast: str) -> dict:
+    """Cosine similarity of autocast hidden states to fp32 on up to FIDELITY_SECONDS of audio."""
+    from sitool.ssl.extract import cosine_fidelity, extract_hidden_states
+
+    chosen, total = [], 0
+    for wav in wavs:
+        if chosen and total + len(wav) > FIDELITY_SECONDS * SAMPLE_RATE:
+            break
+        chosen.append(wav)
+        total += len(wav)
+    reference = extract_hidden_states(encoder, chosen, layers, None)
+    other = extract_hidden_states(encoder, chosen, layers, autocast)
+    result = cosine_fidelity(reference, other)
+    result["seconds"] = round(total / SAMPLE_RATE, 2)
+    level = logging.WARNING if result["min_layer"] < 0.99 else logging.INFO
+    log.log(level, "autocast %s vs fp32 on %.1f s of audio: cosine similarity mean %.4f, worst "
+            "layer %.4f%s", autocast, result["seconds"], result["mean"], result["min_layer"],
+            "" if level == logging.INFO else " (below 0.99: consider caching without --autocast)")
+    return result
+
+
+def _finalize(writer: _Writer, shards: list[list[str]], encoder_info: dict) -> bool:
+    """Write ``index.tsv`` and ``meta.yaml`` if every shard is done; True when complete."""
+    dones = [writer.finished(i + 1) for i in range(len(shards))]
+    if not all(dones):
+        return False
+    rows = []
+    for i, utts in enumerate(shards, 1):
+        lines = writer.paths(i)["tsv"].read_text().splitlines()
+        entries = [line.split("\t") for line in lines if line]
+        if sorted(e[0] for e in entries) != sorted(utts):
+            raise SitoolError(f"{writer.paths(i)['tsv']}: utterances disagree with the shard "
+                              "plan; rerun with --overwrite")
+        rows.extend((u, i, int(o), int(n)) for u, o, n in entries)
+    rows.sort()
+    settings = writer.settings
+    fidelities = [d["autocast_fidelity"] for d in dones if "autocast_fidelity" in d]
+    meta = {
+        "format": CACHE_FORMAT,
+        "ssl_model": settings["ssl_model"],
+        "model_type": encoder_info["model_type"],
+        "model_stamp": settings["model_stamp"],
+        "layers": encoder_info["layers"],
+        "frame_rate": encoder_info["frame_rate"],
+        "dim": encoder_info["dim"],
+        "dtype": settings["dtype"],
+        "autocast": settings["autocast"],
+        "autocast_fidelity": (min(fidelities, key=lambda f: f["min_layer"]) if fidelities
+                              else None),
+        "layout": "per utterance one C-order block [n_layers, frames, dim] in shards/<shard>.bin",
+        "num_utts": len(rows),
+        "num_frames": int(sum(r[3] for r in rows)),
+        "data_dir": settings["data_dir"],
+        "data_stamp": settings["data_stamp"],
+        "settings_hash": writer.hash,
+        "shards": [{"name": shard_name(i), "utts": d["utts"], "frames": d["frames"],
+                    "bytes": d["bytes"], "sha256": d["sha256"]}
+                   for i, d in enumerate(dones, 1)],
+        "sitool_version": __version__,
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    atomic_write_text(writer.out_dir / "index.tsv",
+                      "".join(f"{u}\t{s}\t{o}\t{n}\n" for u, s, o, n in rows))
+    write_yaml(writer.out_dir / "meta.yaml", meta)
+    log.info("SSL cache complete: %s (%d utts, %d shards, %.1f MB)", writer.out_dir, len(rows),
+             len(shards), sum(d["bytes"] for d in dones) / 1e6)
+    return True
+
+
+def _model_info(config, layers: list[int]) -> dict:
+    """What meta.yaml records about the model, from its transformers config."""
+    downsample = int(np.prod(config.conv_stride))
+    return {"model_type": config.model_type, "layers": layers,
+            "frame_rate": float(SAMPLE_RATE / downsample), "dim": int(config.hidden_size)}
+
+
+def _clear(out_dir: Path, writer: _Writer | None, own: Sequence[int] | None) -> None:
+    """--overwrite: remove the whole cache (own=None) or only the meta/index and own shards."""
+    if own is None:
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        return
+    for name in ("meta.yaml", "index.tsv"):
+        (out_dir / name).unlink(missing_ok=True)
+    for index in own:
+        writer.remove(index)
+
+
+def _check_existing(writer: _Writer, overwrite: bool, own: Sequence[int] | None) -> bool:
+    """Deal with what is already in the cache dir; True when a complete, current cache is
+    there to reuse. ``own``: this job's shards (None: all). Raises on a cache (complete or
+    partial) made with other settings unless ``overwrite``, which clears it first."""
+    out_dir = writer.out_dir
+    meta_path, settings_path = out_dir / "meta.yaml", out_dir / "settings.yaml"
+    if overwrite:
+        _clear(out_dir, writer, own)
+        return False
+    old = read_yaml(settings_path) if settings_path.is_file() else {}
+    if meta_path.is_file():
+        if read_yaml(meta_path).get("settings_hash") == writer.hash:
+            log.info("%s: SSL cache already complete, reusing it (--overwrite redoes it)", out_dir)
+            return True
+        raise SitoolError(f"{out_dir}: an SSL cache made with other settings is there (differs "
+                          f"in: {', '.join(_differences(old, writer.settings)) or 'format'}); "
+                          "pass --overwrite to redo it or choose another --out")
+    if old and old.get("settings_hash") != writer.hash:
+        raise SitoolError(f"{out_dir}: a partial SSL cache with other settings is there "
+                          f"(differs in: {', '.join(_differences(old, writer.settings))}); pass "
+                          "--overwrite to start again")
+    return False
+
+
+def _log_plan(writer: _Writer, shards: list[list[str]], own: list[int], todo: list[int],
+              durations: dict[str, float], info: dict, where: str) -> None:
+    """Log the work and the disk estimate before extraction; warn when the disk is short."""
+    n_layers, dim = len(info["layers"]), info["dim"]
+    bytes_per_second = (info["frame_rate"] * n_layers * dim
+                        * np.dtype(writer.settings["dtype"]).itemsize)
+    total_seconds = sum(durations[u] for utts in shards for u in utts)
+    todo_seconds = sum(durations[u] for i in todo for u in shards[i - 1])
+    log.info("%s%s: %d utts, %s of audio in %d shard(s); this job: %d of %d shard(s) to do "
+             "(%s). Disk: ~%s for the set (%d layers x %d dims x %s x %.0f frames/s)",
+             writer.out_dir, where, writer.settings["num_utts"], _hours(total_seconds),
+             len(shards), len(todo), len(own), _hours(todo_seconds),
+             _bytes(total_seconds * bytes_per_second), n_layers, dim,
+             writer.settings["dtype"], info["frame_rate"])
+    free = shutil.disk_usage(writer.out_dir).free
+    if todo_seconds * bytes_per_second > free:
+        log.warning("%s: needs ~%s but only %s are free", writer.out_dir,
+                    _bytes(todo_seconds * bytes_per_second), _bytes(free))
+
+
+def _extract_shards(writer: _Writer, data: DataDir, shards: list[list[str]], todo: list[int],
+                    ssl_model: str, layers: list[int], batch_seconds: float | None,
+                    autocast: str | None, device: str | None, progress: bool,
+                    where: str) -> None:
+    """Load the model and write the shards ``todo``; the next shard's audio is loaded (noisy
+    sets: mixed) in a background thread while the current one is extracted."""
+    from sitool.ssl.encoder import load_ssl_encoder
+    from sitool.ssl.extract import cast_weights_for_autocast, default_batch_seconds
+
+    torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    encoder = load_ssl_encoder(ssl_model, freeze="all").to(torch_device)
+    if batch_seconds is None:
+        batch_seconds = default_batch_seconds(torch_device)
+    min_samples = _receptive_field(encoder)
+    fidelity_pending = autocast is not None
+    total = sum(len(shards[i - 1]) for i in todo)
+    with tqdm(total=total, desc=f"cache-ssl {data.name}{where}", unit="utt",
+              disable=not progress) as bar, ThreadPoolExecutor(1) as pool:
+        future = pool.submit(_load_shard_audio, data, shards[todo[0] - 1], min_samples)
+        for k, index in enumerate(todo):
+            wavs = future.result()
+            if k + 1 < len(todo):
+                future = pool.submit(_load_shard_audio, data, shards[todo[k + 1] - 1],
+                                     min_samples)
+            fidelity = None
+            if fidelity_pending:
+                fidelity = _measure_fidelity(encoder, wavs, layers, autocast)
+                fidelity_pending = False
+                cast_weights_for_autocast(encoder, autocast)
+            _write_shard(writer, index, shards[index - 1], wavs, encoder, layers,
+                         writer.settings["dtype"], autocast, batch_seconds, bar, fidelity)
+
+
+def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+              layers: list[int] | None = None, dtype: str = "float16", nj: int = 1,
+              job: int | None = None, batch_seconds: float | None = None,
+              autocast: str | None = None, overwrite: bool = False, shard_seconds: float = 60.0,
+              device: str | None = None, progress: bool = True) -> Path:
+    """Cache the hidden states of ``ssl_model`` for every utterance of ``data_dir``.
+
+    ``out_dir`` is the set's cache dir (``dump/ssl/<model_tag>/<set>``). ``layers``: model
+    layer numbers to keep (0 = projected CNN features; default all). ``dtype``: on-disk
+    float16 (default) or float32. ``nj``/``job``: this call writes only shard job ``job`` of
+    ``nj`` (1-based); ``job=None`` does every shard still missing. ``batch_seconds``: padded
+    audio per forward batch (None: 0 = one utterance at a time on CPU, 120 s on GPU; see
+    ``sitool.ssl.extract.default_batch_seconds``). ``autocast``: ``bf16``/``fp16`` compute
+    (the similarity to fp32 is measured at the start and recorded in ``meta.yaml``).
+    ``shard_seconds``: audio per shard. ``device``: torch device (default: cuda when
+    available, else cpu); batching and device change float rounding only.
+    Returns ``out_dir``; the cache is complete (``meta.yaml``) once all jobs have finished.
+    """
+    check_job(nj, job)
+    if dtype not in DTYPES:
+        raise SitoolError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if autocast not in (None, "bf16", "fp16"):
+        raise SitoolError(f"autocast must be bf16 or fp16 (or unset), got {autocast!r}")
+    if batch_seconds is not None and batch_seconds < 0:
+        raise SitoolError(f"batch_seconds must be >= 0, got {batch_seconds}")
+    layers = parse_layers(layers)
+    data = DataDir(data_dir)
+    data.require("utt2spk", "utt2dur", made_by="sitool prepare (or sitool mix for noisy sets)")
+    utts = data.utts
+    if not utts:
+        raise SitoolError(f"{data.path}/utt2spk: no utterances to cache")
+    durations = data.utt2dur
+    missing = [u for u in utts if u not in durations]
+    if missing:
+        raise SitoolError(f"{data.path}/utt2dur: no duration for {len(missing)} utterance(s), "
+                          f"e.g. {missing[0]!r}")
+    from sitool.ssl.encoder import load_ssl_config
+
+    model_config = load_ssl_config(ssl_model)  # a missing model fails here, before any write
+    num_layers = model_config.num_hidden_layers + 1
+    chosen = list(range(num_layers)) if layers is None else layers
+    bad = [i for i in chosen if i >= num_layers]
+    if bad:
+        raise SitoolError(f"--layers {bad}: {ssl_model} has layers 0..{num_layers - 1}")
+    info = _model_info(model_config, chosen)
+    out_dir = Path(out_dir)
+    shards = plan_shards(utts, durations, shard_seconds)
+    settings = {
+        "format": CACHE_FORMAT,
+        "ssl_model": str(ssl_model),
+        "model_stamp": model_stamp(str(ssl_model)),
+        "layers": "all" if layers is None else layers,
+        "dtype": dtype,
+        "autocast": autocast,
+        "shard_seconds": float(shard_seconds),
+        "data_dir": str(data.path.resolve()),
+        "data_stamp": data_stamp(data),
+        "num_utts": len(utts),
+        "num_shards": len(shards),
+    }
+    settings["settings_hash"] = _settings_hash(settings)
+    settings["command"] = _make_command(settings, out_dir)
+    writer = _Writer(out_dir, settings, settings["settings_hash"])
+    all_shards = list(range(1, len(shards) + 1))
+    own = all_shards if job is None else shard(all_shards, nj, job)
+    where = "" if job is None else f" (job {job}/{nj})"
+    if _check_existing(writer, overwrite, None if job is None else own):
+        return out_dir
+    writer.shard_dir.mkdir(parents=True, exist_ok=True)
+    settings_path = out_dir / "settings.yaml"
+    if not settings_path.is_file() or read_yaml(settings_path) != settings:
+        write_yaml(settings_path, settings)
+
+    todo = [i for i in own if writer.finished(i) is None]
+    _log_plan(writer, shards, own, todo, durations, info, where)
+    if todo:
+        _extract_shards(writer, data, shards, todo, str(ssl_model), chosen, batch_seconds,
+                        autocast, device, progress, where)
+    if not _finalize(writer, shards, info):
+        done = sum(writer.finished(i) is not None for i in all_shards)
+        log.info("%s%s: this job's shards are done; %d of %d shards done overall. The last job "
+                 "(or `%s` without --job) writes the index.", out_dir, where, done, len(shards),
+                 settings["command"])
+    return out_dir
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def _bytes(size: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size / 1e3:.1f} kB"
+
+
+def _receptive_field(encoder) -> int:
+    """Fewest input samples that give one output frame."""
+    config = encoder.model.config
+    samples = 1
+    for kernel, stride in reversed(list(zip(config.conv_kernel, config.conv_stride))):
+        samples = (samples - 1) * stride + kernel
+    return samples
+
+
+# --------------------------------------------------------------------------- reader
+
+
+class SSLCache:
+    """Read access to one complete cached set (``dump/ssl/<model_tag>/<set>/``).
+
+    ``load(utt)`` returns ``[n_layers, frames, dim]`` in the stored dtype, read from
+    memory-mapped shards. Safe in DataLoader workers: shards are (re)opened lazily in each
+    process and never pickled.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        meta_path = self.path / "meta.yaml"
+        if not meta_path.is_file():
+            raise SitoolError(self._missing_message())
+        self.meta = read_yaml(meta_path)
+        if self.meta.get("format") != CACHE_FORMAT:
+            raise SitoolError(f"{self.path}: SSL cache format {self.meta.get('format')!r}, this "
+                              f"sitool reads format {CACHE_FORMAT}; re-run cache-ssl --overwrite")
+        self.layers: list[int] = [int(i) for i in self.meta["layers"]]
+        self.frame_rate: float = float(self.meta["frame_rate"])
+        self.dim: int = int(self.meta["dim"])
+        self.dtype = np.dtype(self.meta["dtype"])
+        self._shards = [s["name"] for s in self.meta["shards"]]
+        for entry in self.meta["shards"]:
+            path = self.path / "shards" / f"{entry['name']}.bin"
+            if not path.is_file() or path.stat().st_size != entry["bytes"]:
+                raise SitoolError(f"{path}: missing or truncated ({entry['bytes']} bytes "
+                                  f"expected); re-run cache-ssl --overwrite for {self.path}")
+        self._index: dict[str, tuple[int, int, int]] = {}
+        with open(self.path / "index.tsv", encoding="utf-8") as f:
+            for line in f:
+                utt, shard_id, offset, frames = line.rstrip("\n").split("\t")
+                self._index[utt] = (int(shard_id), int(offset), int(frames))
+        if len(self._index) != self.meta["num_utts"]:
+            raise SitoolError(f"{self.path}/index.tsv: {len(self._index)} utterances but "
+                              f"meta.yaml says {self.meta['num_utts']}; re-run cache-ssl "
+                              "--overwrite")
+        self.utts: list[str] = sorted(self._index)
+        self._maps: dict[int, np.memmap] = {}
+        self._pid = os.getpid()
+
+    def _missing_message(self) -> str:
+        settings_path = self.path / "settings.yaml"
+        if settings_path.is_file():
+            settings = read_yaml(settings_path)
+            shard_dir = self.path / "shards"
+            done = len(list(shard_dir.glob("*.done"))) if shard_dir.is_dir() else 0
+            return (f"{self.path}: SSL cache incomplete ({done} of {settings.get('num_shards')} "
+                    f"shards done, no meta.yaml); finish it with `{settings.get('command')}`")
+        return (f"{self.path}: no SSL cache (meta.yaml missing); make it with `sitool cache-ssl "
+                f"--ssl-model MODEL data/{self.path.name} --out {self.path.parent}` "
+                "(run.sh stage 3)")
+
+    def __repr__(self) -> str:
+        return f"SSLCache({str(self.path)!r})"
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, utt: object) -> bool:
+        return utt in self._index
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_maps"] = {}
+        return state
+
+    def frames(self, utt: str) -> int:
+        """Number of frames cached for ``utt``."""
+        return self._entry(utt)[2]
+
+    def _entry(self, utt: str) -> tuple[int, int, int]:
+        try:
+            return self._index[utt]
+        except KeyError:
+            raise SitoolError(f"{self.path}: utterance {utt!r} is not in the SSL cache (made "
+                              f"from {self.meta.get('data_dir')})") from None
+
+    def _map(self, shard_id: int) -> np.memmap:
+        if self._pid != os.getpid():  # forked into a DataLoader worker: open our own maps
+            self._maps = {}
+            self._pid = os.getpid()
+        array = self._maps.get(shard_id)
+        if array is None:
+            path = self.path / "shards" / f"{self._shards[shard_id - 1]}.bin"
+            array = np.memmap(path, dtype=self.dtype, mode="r")
+            self._maps[shard_id] = array
+        return array
+
+    def load(self, utt: str, layers: Sequence[int] | None = None) -> np.ndarray:
+        """Hidden states of ``utt``: ``[n_layers, frames, dim]`` (stored dtype, a copy).
+
+        ``layers`` picks model layer numbers among ``self.layers`` (default all cached)."""
+        shard_id, offset, frames = self._entry(utt)
+        block = len(self.layers) * self.dim
+        flat = self._map(shard_id)[offset * block:(offset + frames) * block]
+        array = flat.reshape(len(self.layers), frames, self.dim)
+        if layers is not None:
+            missing = [i for i in layers if i not in self.layers]
+            if missing:
+                raise SitoolError(f"{self.path}: layer(s) {missing} not cached (cached: "
+                                  f"{self.layers})")
+            return np.array(array[[self.layers.index(i) for i in layers]])
+        return np.array(array)
+
+    def verify(self) -> None:
+        """Check every shard's sha256 against meta.yaml (reads the whole cache)."""
+        for entry in self.meta["shards"]:
+            path = self.path / "shards" / f"{entry['name']}.bin"
+            sha = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 24), b""):
+                    sha.update(chunk)
+            if sha.hexdigest() != entry["sha256"]:
+                raise SitoolError(f"{path}: checksum mismatch (corrupted); re-run cache-ssl "
+                                  f"--overwrite for {self.path}")

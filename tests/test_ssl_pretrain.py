@@ -1,0 +1,146 @@
+"""pretrain-ssl (HuBERT-style masked prediction of MFCC clusters) and the linear probe."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from click.testing import CliRunner
+
+import sitool.ssl.pretrain as pretrain_mod
+from sitool.cli import main
+from sitool.config import _all_keys, load_config
+from sitool.errors import SitoolError
+from sitool.io import read_yaml
+from sitool.ssl.encoder import load_ssl_encoder
+from sitool.ssl.pretrain import (PretrainConfig, frames_for, mfcc_features, pretrain_ssl,
+                                 span_mask)
+from sitool.ssl.probe import format_probe, probe_ssl
+from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+
+CONF = "conf/pretrain_ssl.yaml"
+TINY = ["model.hidden_size=32", "model.num_layers=2", "model.num_heads=2",
+        "model.intermediate_size=64", "model.conv_dim=8", "model.conv_pos_kernel=8",
+        "model.conv_pos_groups=2", "clusters.num_clusters=8", "train.batch_seconds=6",
+        "train.crop_seconds=1.5", "train.lr=3e-3", "train.valid_fraction=0.2"]
+
+
+def _config(*overrides):
+    return load_config(PretrainConfig, CONF, TINY + list(overrides))
+
+
+@pytest.fixture(scope="module")
+def toy_train(tmp_path_factory):
+    return make_toy_data_dir(tmp_path_factory.mktemp("data") / "train", num_utts=10,
+                             num_speakers=2, seconds=(1.5, 2.5))
+
+
+def test_conf_file_names_every_key():
+    with open(CONF) as f:
+        data = yaml.safe_load(f)
+    flat = []
+
+    def walk(node, prefix=""):
+        for key, value in node.items():
+            flat.append(prefix + key)
+            if isinstance(value, dict):
+                walk(value, prefix + key + ".")
+
+    walk(data)
+    assert sorted(flat) == sorted(_all_keys(PretrainConfig))
+    assert dataclasses.asdict(load_config(PretrainConfig, CONF)) == dataclasses.asdict(
+        PretrainConfig())
+    with pytest.raises(SitoolError, match="did you mean 'train.steps'"):
+        load_config(PretrainConfig, CONF, ["train.step=3"])
+
+
+def test_mfcc_targets_align_with_model_frames(tmp_path):
+    model = load_ssl_encoder(make_tiny_ssl_model(tmp_path / "m"))
+    rng = np.random.default_rng(0)
+    for n in (400, 719, 720, 16000, 16123):
+        wav = rng.standard_normal(n).astype(np.float32) * 0.1
+        assert frames_for(n) == int(model.frame_lengths(torch.tensor([n]))[0])
+        feats = mfcc_features(wav)
+        assert feats.shape == (frames_for(n), 39) and np.all(np.isfinite(feats))
+
+
+def test_span_mask_covers_about_prob():
+    mask = span_mask([200, 120], 200, 0.65, 10, np.random.default_rng(0))
+    assert not mask[1, 120:].any()
+    assert 0.3 < mask[0].mean() < 0.7 and 0.3 < mask[1, :120].mean() < 0.7
+
+
+def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch):
+    out = tmp_path / "exp" / "ssl_tiny"
+    # 8 training utterances (2 held out), 1.5 s crops, 6 s batches: 2 steps per epoch, so
+    # 7 steps = 4 epochs, the last one a single step.
+    config = _config("train.steps=7")
+    real_evaluate = pretrain_mod.evaluate
+    calls = {"n": 0}
+
+    def dies_in_epoch_3(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(pretrain_mod, "evaluate", dies_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain_ssl([toy_train], out, config, progress=False)
+    assert not (out / "config.json").exists()  # not a finished model dir
+    assert (out / "pretrain" / "checkpoints" / "last.pt").is_file()
+    monkeypatch.setattr(pretrain_mod, "evaluate", real_evaluate)
+
+    pretrain_ssl([toy_train], out, config, progress=False)  # resumes at epoch 3
+    lines = (out / "pretrain" / "train.log").read_text().splitlines()
+    assert [line.split()[1] for line in lines] == ["1/4", "2/4", "3/4", "4/4"]
+    assert [line.split()[3] for line in lines] == ["2", "4", "6", "7"]
+    losses = [float(line.split()[5]) for line in lines]
+    assert losses[-1] < losses[0] - 0.1, losses
+    summary = read_yaml(out / "pretrain" / "summary.yaml")
+    assert summary["num_clusters"] == 8 and 0 <= summary["valid_acc"] <= 1
+    assert summary["chance"] >= 1 / 8
+
+    encoder = load_ssl_encoder(out)
+    assert encoder.num_layers == 3 and encoder.dim == 32 and encoder.frame_rate == 50
+    assert encoder.normalize and encoder.use_attention_mask
+    with torch.inference_mode():
+        states, frames = encoder(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
+    assert states[-1].shape == (2, 49, 32) and frames.tolist() == [49, 24]
+    # a finished model is reused; a different config on a partial run is refused
+    pretrain_ssl([toy_train], out, config, progress=False)
+    (out / "config.json").unlink()
+    with pytest.raises(SitoolError, match="partial pretraining with another config"):
+        pretrain_ssl([toy_train], out, _config("train.steps=9"), progress=False)
+
+
+def test_pretrain_cli_overrides(toy_train, tmp_path):
+    out = tmp_path / "ssl"
+    result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
+                                       "--config", CONF, *TINY, "train.steps=1",
+                                       "model.arch=hubert", "--num-threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert load_ssl_encoder(out).model.config.model_type == "hubert"
+    result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
+                                       "--config", CONF, "train.setps=1"])
+    assert result.exit_code == 1 and "did you mean 'train.steps'" in result.output
+
+
+def test_probe_trained_vs_random(tmp_path):
+    model = make_tiny_ssl_model(tmp_path / "m", feat_extract_norm="layer")
+    train = make_toy_data_dir(tmp_path / "data" / "train", num_utts=6, seed=3)
+    dev = make_toy_data_dir(tmp_path / "data" / "dev", num_utts=3, seed=4)
+    results = probe_ssl(model, train, dev, layers=[0, 2], random_baseline=True, progress=False)
+    assert list(results) == [str(model), f"{model} (random init)"]
+    first, second = results.values()
+    assert set(first["per_target"]) == {"LA", "LP", "TTCD"}
+    assert -1 <= first["mean_ppmc"] <= 1 and first["mean_ppmc"] != second["mean_ppmc"]
+    assert first["mean_ppmc"] == pytest.approx(np.mean(list(first["per_target"].values())))
+    table = format_probe(results)
+    assert "random init" in table and "TTCD" in table
+    result = CliRunner().invoke(main, ["probe-ssl", "--ssl-model", str(model), "--train",
+                                       str(train), "--dev", str(dev), "--layers", "2",
+                                       "--pooling", "mean", "--max-utts", "4"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].split() == ["model", "mean", "LA", "LP", "TTCD"]
