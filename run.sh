@@ -23,16 +23,18 @@ nj=2                       # parallel jobs (synthesis workers, cache/decode shar
 cmd=local                  # job runner for sharded stages: local or slurm
 seed=1                     # random seed for corpus, noise and mixing
 corpus=corpus/synth        # where stage 0 writes the synthetic corpus
-num_utts=150               # utterances per split group in the synthetic corpus
-data=data                  # data dirs
-exp=exp                    # experiment dirs
-dump=dump                  # cached SSL features
+num_utts=90                # synthetic corpus: total utterances over its 15 speakers
+exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
+ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
+models="si_clean si_multi joint"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m> (also: se cascade; se before cascade)
+baselines="si_clean si_multi"      # stage 6: models the others are compared with (first = main)
 overwrite=false            # true: redo stages whose outputs exist
+results_plots=docs         # stage 6: where the result plots go (RESULTS.md links them)
 local_dir=local            # recipe hooks: corpus.sh (stage 0), data.sh (stage 1), noise.sh (stage 2)
 conf_dir=conf              # recipe configs (train_*.yaml, pretrain_ssl.yaml, ...)
 
+. "$(dirname "${BASH_SOURCE[0]}")/utils/parse_options.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-. "$root/utils/parse_options.sh"
 . "$root/path.sh"
 
 if [ $# -gt 0 ]; then
@@ -70,10 +72,80 @@ fi
 
 if run_stage 1; then
   stage_start=$SECONDS
-  log "stage 1: data dirs ($local_dir/data.sh) -> $data/"
-  "$local_dir/data.sh" --corpus "$corpus" --data "$data" --log "$exp/log/stage1_prepare.log" \
+  log "stage 1: data dirs ($local_dir/data.sh) -> data/"
+  "$local_dir/data.sh" --corpus "$corpus" --data data --log "$exp/log/stage1_prepare.log" \
     --overwrite "$overwrite"
   stage_done 1 prepare
+fi
+
+if run_stage 2; then
+  stage_start=$SECONDS
+  log "stage 2: noise ($local_dir/noise.sh) -> data/noise_*, data/{train_multi,dev_multi,test_noisy}"
+  "$local_dir/noise.sh" --data data --seed "$seed" --log "$exp/log/stage2_noise.log" \
+    --overwrite "$overwrite"
+  stage_done 2 noise
+fi
+
+[ -n "$ssl_model" ] || ssl_model=$exp/ssl_tiny
+ssl_tag=$(basename "$ssl_model")
+ssl_cache=dump/ssl/$ssl_tag
+cached_sets=(data/train data/dev data/test data/train_multi data/dev_multi data/test_noisy)
+
+if run_stage 3; then
+  stage_start=$SECONDS
+  if [ "$ssl_model" = "$exp/ssl_tiny" ]; then
+    log "stage 3: pretrain the small SSL model -> $ssl_model (reused when finished)"
+    pretrain_sets=(data/train)
+    [ -d data/babble_talkers ] && pretrain_sets+=(data/babble_talkers)
+    sitool --log-file "$exp/log/stage3_pretrain_ssl.log" pretrain-ssl "${pretrain_sets[@]}" \
+      --out "$ssl_model" --config "$conf_dir/pretrain_ssl.yaml" "${overwrite_flag[@]}"
+  fi
+  log "stage 3: cache hidden states of $ssl_model -> $ssl_cache/"
+  "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage3_cache_ssl.JOB.log" -- \
+    sitool cache-ssl --ssl-model "$ssl_model" "${cached_sets[@]}" --out "$ssl_cache" \
+      --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
+  # Every shard exists now; this writes any index a job did not (and verifies the shards).
+  sitool --log-file "$exp/log/stage3_cache_ssl.log" cache-ssl --ssl-model "$ssl_model" \
+    "${cached_sets[@]}" --out "$ssl_cache" --nj "$nj"
+  stage_done 3 ssl
+fi
+
+if run_stage 4; then
+  stage_start=$SECONDS
+  for m in $models; do
+    log "stage 4: train $m ($conf_dir/train_$m.yaml) -> $exp/train_$m"
+    overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
+    [ "$m" = cascade ] && overrides+=("model.cascade.se_exp=$exp/train_se")
+    sitool --log-file "$exp/log/stage4_train_$m.log" train --config "$conf_dir/train_$m.yaml" \
+      --out "$exp/train_$m" --no-progress "${overwrite_flag[@]}" "${overrides[@]}"
+  done
+  stage_done 4 train
+fi
+
+if run_stage 5; then
+  stage_start=$SECONDS
+  for m in $models; do
+    log "stage 5: decode $m -> $exp/train_$m/decode/{test,test_noisy}"
+    "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage5_decode_$m.JOB.log" -- \
+      sitool decode --exp "$exp/train_$m" data/test data/test_noisy --nj "$nj" --job JOB \
+        --num-threads 1 --no-progress "${overwrite_flag[@]}"
+  done
+  stage_done 5 decode
+fi
+
+if run_stage 6; then
+  stage_start=$SECONDS
+  log "stage 6: score -> RESULTS.md, $results_plots/"
+  "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage6_score.JOB.log" -- \
+    sitool score --exp-root "$exp" --nj "$nj" --job JOB "${overwrite_flag[@]}"
+  baseline_flags=()
+  for m in $baselines; do
+    [ -d "$exp/train_$m" ] && baseline_flags+=(--baseline "$exp/train_$m")
+  done
+  # Merges the jobs' scores (no --overwrite here: that would score everything again).
+  sitool --log-file "$exp/log/stage6_score.log" score --exp-root "$exp" "${baseline_flags[@]}" \
+    --results RESULTS.md --plots "$results_plots"
+  stage_done 6 score
 fi
 
 log "stages $stage-$stop_stage done in $(( $(date +%s) - start_all )) s"

@@ -1,7 +1,10 @@
 """YAML configs validated against dataclass schemas.
 
 A stage's hyper-parameters are a (nested) dataclass; the YAML file and ``key=value``
-command-line overrides fill it. An unknown key is an error that names the nearest valid
+command-line overrides fill it. A config may start from another one: ``base: PATH`` (relative
+to the file) reads PATH first and then applies this file's keys on top, section by section
+(lists and values are replaced, mappings merged), so a recipe's config states only what it
+changes. An unknown key is an error that names the nearest valid
 key, so a typo never silently falls back to a default::
 
     error: conf/train_joint.yaml: unknown key 'model.se_wieght' (did you mean 'model.se_weight'?)
@@ -147,8 +150,35 @@ def apply_overrides(data: dict, overrides: Sequence[str], cls: type, source: str
     return data
 
 
-def load_config(cls: type[C], path: str | os.PathLike, overrides: Sequence[str] = ()) -> C:
-    """Read a YAML config into dataclass ``cls``, applying ``key=value`` overrides."""
+def merge_config(base: dict, update: dict) -> dict:
+    """``update`` applied on top of ``base``: nested mappings merged, everything else replaced."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def read_config_yaml(path: str | os.PathLike, _seen: tuple[Path, ...] = ()) -> dict:
+    """Read a config file as a dict, resolving its ``base:`` chain."""
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise SitoolError(f"{path}: 'base' chain loops back to itself")
     data = read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    base_path = path.parent / str(base)
+    if not base_path.is_file():
+        raise SitoolError(f"{path}: base config {base_path} not found")
+    return merge_config(read_config_yaml(base_path, _seen + (path.resolve(),)), data)
+
+
+def load_config(cls: type[C], path: str | os.PathLike, overrides: Sequence[str] = ()) -> C:
+    """Read a YAML config (and its ``base:`` chain) into dataclass ``cls``, applying
+    ``key=value`` overrides."""
+    data = read_config_yaml(path)
     data = apply_overrides(data, overrides, cls, str(path))
     return from_dict(cls, data, str(Path(path)))

@@ -141,3 +141,18 @@ def test_plot_utt_writes_png(toy_data, tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10000
+
+
+def test_config_base_chain_merges_sections(tmp_path):
+    (tmp_path / "base.yaml").write_text("model: joint\nlayers: [1, 2]\noptim:\n  lr: 0.01\n  warmup_steps: 7\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.yaml").write_text("base: ../base.yaml\nlayers: [3]\noptim:\n  lr: 0.5\n")
+    config = load_config(Schema, tmp_path / "sub" / "c.yaml")
+    assert config.model == "joint" and config.layers == [3]
+    assert config.optim.lr == 0.5 and config.optim.warmup_steps == 7
+    (tmp_path / "base.yaml").write_text("base: sub/c.yaml\n")
+    with pytest.raises(SitoolError, match="loops back"):
+        load_config(Schema, tmp_path / "sub" / "c.yaml")
+    (tmp_path / "sub" / "c.yaml").write_text("base: nope.yaml\n")
+    with pytest.raises(SitoolError, match="base config .*nope.yaml not found"):
+        load_config(Schema, tmp_path / "sub" / "c.yaml")

@@ -4,4 +4,5 @@
 #   ./run.sh --corpus /path/to/mngu0                  all stages
 #   ./run.sh --corpus /path/to/mngu0 --stage 3        from the SSL cache on
 # data/, exp/ and dump/ are written in this directory.
-cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf "$@"
+cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf \
+  --ssl-model microsoft/wavlm-large "$@"
