@@ -1,9 +1,7 @@
-"""A new corpus end to end: generic layout (own target names, 200 Hz) -> TEMPLATE recipe ->
-data dirs -> noisy sets -> SSL cache -> training -> decoding -> score table.
-
-Stages 0-1 run through run.sh with the copied recipe's hooks. Stages 2-6 are the commands
-run.sh chains (stage 2 is the recipe's own local/noise.sh) with a tiny SSL model and a tiny
-config in place of the recipe's WavLM-Large ones, so the whole chain runs on a CPU in seconds.
+"""A new corpus end to end, the README's "Adapt to a new corpus" path: a corpus in the generic
+layout (own target names, 200 Hz) -> copy of recipes/TEMPLATE -> ./run.sh stages 0-6 -> score
+table. As a user would, the copy's conf/ gets a small config (in place of the WavLM-Large ones)
+and its local/noise.sh a small noise grid; run.sh gets a tiny SSL model with --ssl-model.
 """
 
 import os
@@ -35,12 +33,16 @@ threads: 2
 """
 
 
-def copy_template(dest: Path) -> Path:
-    """``cp -r recipes/TEMPLATE dest``, with its utils link pointing at this checkout."""
-    shutil.copytree(ROOT / "recipes" / "TEMPLATE", dest, symlinks=True)
-    (dest / "utils").unlink()
-    os.symlink(ROOT / "utils", dest / "utils")
-    return dest
+def copy_template(checkout: Path, name: str) -> Path:
+    """``cp -r recipes/TEMPLATE recipes/<name>`` in ``checkout``: a directory that links to this
+    checkout's files but has its own recipes/, so the copy's relative paths (../../run.sh,
+    utils -> ../../utils, base: ../../../conf/...) resolve as they would in a real checkout."""
+    checkout.mkdir()
+    for entry in ("run.sh", "path.sh", "setup.cfg", "utils", "conf", "bin", "sitool"):
+        os.symlink(ROOT / entry, checkout / entry)
+    (checkout / "recipes").mkdir()
+    return Path(shutil.copytree(ROOT / "recipes" / "TEMPLATE", checkout / "recipes" / name,
+                                symlinks=True))
 
 
 def sh(args: list[str], cwd: Path, timeout: int = 600) -> str:
@@ -52,19 +54,28 @@ def sh(args: list[str], cwd: Path, timeout: int = 600) -> str:
     return result.stdout + result.stderr
 
 
+SMALL_NOISE = """#!/usr/bin/env bash
+set -euo pipefail
+exec utils/noisy_sets.sh --noise-source synth --per-utt 1 --dev-per-utt 1 --snrs 0,10 \\
+  --test-utts 2 --synth-seconds 10 "$@"
+"""
+
+
 def test_new_corpus_through_the_template_recipe(tmp_path):
     corpus = make_generic_corpus(tmp_path / "mycorpus", speakers=("s1", "s2", "s3", "s4", "s5"),
                                  utts_per_speaker=3, seconds=1.5, frame_rate=200.0)
-    recipe = copy_template(tmp_path / "recipes" / "mycorpus")
-    ssl = make_tiny_ssl_model(recipe / "exp" / "ssl_tiny")
+    recipe = copy_template(tmp_path / "checkout", "mycorpus")
+    ssl = make_tiny_ssl_model(tmp_path / "tiny_ssl")
     for conf in (recipe / "conf").glob("train_*.yaml"):
         conf.unlink()
     (recipe / "conf" / "train_si.yaml").write_text(TINY_SI.format(ssl=ssl))
+    (recipe / "local" / "noise.sh").write_text(SMALL_NOISE)
 
-    # stage 0 (corpus check) and 1 (sitool prepare generic) through run.sh and the hooks
-    out = sh(["bash", str(ROOT / "run.sh"), "--local-dir", "local", "--conf-dir", "conf",
-              "--corpus", str(corpus), "--stage", "0", "--stop-stage", "1"], cwd=recipe)
-    assert "stage 1 (prepare) finished" in out
+    out = sh(["bash", "run.sh", "--corpus", str(corpus), "--ssl-model", str(ssl),
+              "--models", "si", "--baselines", ""], cwd=recipe)
+    for stage, name in enumerate(["corpus", "prepare", "noise", "ssl", "train", "decode", "score"]):
+        assert f"stage {stage} ({name}) finished" in out
+
     train = DataDir(recipe / "data" / "train")
     assert train.targets.names == OWN_COLUMNS + ["F0", "periodicity", "aperiodicity"]
     assert train.targets.frame_rate == 100.0 and train.targets.units[:4] == ["mm"] * 4
@@ -73,23 +84,9 @@ def test_new_corpus_through_the_template_recipe(tmp_path):
     assert spk == {"train": {"s1", "s3", "s5"}, "dev": {"s4"}, "test": {"s2"}}
     utt = train.utts[0]
     assert train.target_array(utt).shape == (150, 7)          # 1.5 s at 100 Hz
-
-    # stage 2: the recipe's noise hook (embedded procedural noise), small grid
-    sh(["bash", "local/noise.sh", "--data", "data", "--seed", "1", "--per-utt", "1",
-        "--snrs", "0,10", "--test-utts", "2", "--synth-seconds", "10",
-        "--log", "exp/log/noise.log"], cwd=recipe)
     noisy = DataDir(recipe / "data" / "test_noisy")
     assert noisy.is_noisy and {noisy.condition(u).snr_db for u in noisy.utts} == {0.0, 10.0}
-
-    # stage 3: SSL cache; 4: training; 5: decoding; 6: scoring
-    sets = ["data/train", "data/dev", "data/test", "data/train_multi", "data/test_noisy"]
-    sh(["sitool", "cache-ssl", "--ssl-model", str(ssl), "--out", "dump/ssl/ssl_tiny", *sets],
-       cwd=recipe)
-    sh(["sitool", "train", "--config", "conf/train_si.yaml", "--no-progress"], cwd=recipe)
-    sh(["sitool", "decode", "--exp", "exp/train_si", "data/test", "data/test_noisy",
-        "--no-progress"], cwd=recipe)
-    sh(["sitool", "score", "--exp", "exp/train_si", "--results", "RESULTS.md", "--no-plots"],
-       cwd=recipe)
+    assert (recipe / "dump" / "ssl" / "tiny_ssl" / "train_multi" / "meta.yaml").is_file()
 
     results = (recipe / "RESULTS.md").read_text()
     assert "train_si" in results and "| jaw_open | lip_gap |" in results
