@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 

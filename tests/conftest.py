@@ -17,3 +17,13 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 def toy_data(tmp_path):
     """A valid 4-utterance clean data dir with toy audio and 3 targets."""
     return make_toy_data_dir(tmp_path / "data" / "toy")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: tiny recurrent models run fastest (and most predictably
+    on a busy machine) that way."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

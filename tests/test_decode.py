@@ -6,7 +6,6 @@ import shutil
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from click.testing import CliRunner
 
 from sitool.cli import main
@@ -23,12 +22,7 @@ from sitool.training.fixtures import make_noisy_copy, make_toy_setup, toy_config
 from sitool.training.trainer import train
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,13 +22,7 @@ from sitool.testing import make_tiny_ssl_model, toy_utterance
 from sitool.training.fixtures import TINY_HEADS
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny recurrent models run fastest (and most predictably on a busy machine) on 1 thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
