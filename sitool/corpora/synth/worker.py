@@ -55,13 +55,10 @@ def _inject(fault: str | None) -> None:
 
 def run_job(job_path: str | os.PathLike) -> None:
     """Synthesise every utterance of the job file (see the module docstring)."""
-    import torch
-
     from sitool.audio import write_audio
     from sitool.corpora.synth import synthesis, vtl
     from sitool.io import atomic_save_npy, atomic_write_text
 
-    torch.set_num_threads(1)
     job = json.loads(Path(job_path).read_text())
     out = Path(job["out"])
     speaker = Speaker(**job["speaker"])
