@@ -27,5 +27,8 @@ def setup_logging(log_file: str | os.PathLike | None = None, verbose: bool = Fal
         file_handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
         file_handler.setFormatter(formatter)
         root.addHandler(file_handler)
+    if not sys.stderr.isatty():
+        # Progress bars going to a log file or pipe: redraw every 30 s, not many times a second.
+        os.environ.setdefault("TQDM_MININTERVAL", "30")
     for noisy in ("matplotlib", "PIL", "urllib3", "filelock", "httpx", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
