@@ -104,3 +104,14 @@ def test_setup_venv_key_changes_with_pins(tmp_path):
     cfg = (copy / "setup.cfg").read_text().replace("tqdm==4.70.1", "tqdm==4.70.0")
     (copy / "setup.cfg").write_text(cfg)
     assert key() != before
+
+
+def test_bin_sitool_uses_this_checkout_whatever_the_current_directory(tmp_path):
+    """Run from another checkout (a dir with its own sitool/ package), bin/sitool must still
+    import this checkout's package, as `python -m sitool` would not."""
+    (tmp_path / "sitool").mkdir()
+    (tmp_path / "sitool" / "__init__.py").write_text("raise ImportError('wrong sitool')\n")
+    result = subprocess.run([str(ROOT / "bin" / "sitool"), "--version"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sitool, version 0.1.0"
