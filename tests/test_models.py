@@ -14,7 +14,7 @@ from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
 from sitool.models.framerate import frames_for_samples, resample_frames
 from sitool.models.frontend import SSLGeometry
-from sitool.models.losses import masked_ppmc, ppmc_per_target
+from sitool.models.losses import masked_mse, masked_ppmc, masked_variance, ppmc_per_target
 from sitool.models.model import build_model
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
@@ -123,6 +123,20 @@ def test_masked_ppmc_matches_numpy():
         expected = ppmc_per_target(pred[b, :n].numpy(), ref[b, :n].numpy())
         assert np.allclose(got[b].numpy(), expected, atol=1e-5)
     assert np.isnan(ppmc_per_target(np.ones((5, 1)), np.arange(5.0)[:, None]))[0]
+
+
+def test_masked_variance_makes_the_normalised_se_loss_scale_free():
+    """The normalised SE loss is the fraction of variance unexplained: 1 for predicting the
+    mean of the valid bins, the same for any scale of the log-magnitudes; padding ignored."""
+    ref, lengths = torch.randn(2, 30, 5) * 0.2 + 1.0, torch.tensor([30, 12])
+    ref[1, 12:] = 100.0  # padding must not count
+    valid = torch.cat([ref[0].flatten(), ref[1, :12].flatten()])
+    assert torch.allclose(masked_variance(ref, lengths), valid.var(unbiased=False), rtol=1e-5)
+    mean_pred = torch.full_like(ref, float(valid.mean()))
+    for scale in (1.0, 30.0):
+        nmse = (masked_mse(scale * mean_pred, scale * ref, lengths)
+                / masked_variance(scale * ref, lengths))
+        assert torch.allclose(nmse, torch.tensor(1.0), atol=1e-4)
 
 
 def _toy_batch(n=3, seconds=(1.0, 1.3), noise=0.05, seed=0):

@@ -4,6 +4,8 @@ relative improvement, seeds, SE metrics, RESULTS.md numbers, plots, the CLI."""
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -252,6 +254,22 @@ def test_results_md_and_plots(in_recipe):
     assert "![Mean PPMC vs SNR](docs/ppmc_vs_snr.png)" in text
     se_rows = pd.read_csv("exp/joint/decode/test_noisy/noisy_se_scores.tsv", sep="\t")
     assert len(se_rows) == 12 and (se_rows["system"] == "noisy").all()
+
+
+def test_parallel_scoring_through_the_installed_script(recipe, tmp_path):
+    """`sitool score --nj 2` spawns worker processes that re-import the entry script: the
+    table they produce must equal the single-process one."""
+    decode = _copy_decode(recipe / "exp/si_multi/decode/test_noisy",
+                          tmp_path / "exp/m/decode/test_noisy")
+    single = utt_scores.score_si(decode).read_text()
+    (decode.path / utt_scores.SI_FILE).unlink()
+    script = Path(__file__).resolve().parents[1] / "bin" / "sitool"
+    result = subprocess.run([sys.executable, str(script), "score", "--exp", "exp/m", "--nj", "2",
+                             "--no-se", "--no-plots"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "== test_noisy: babble -5 dB ==" in result.stdout
+    assert (decode.path / utt_scores.SI_FILE).read_text() == single
 
 
 def test_cli_filters_and_errors(in_recipe):

@@ -46,6 +46,11 @@ class SEConfig:
     lstm_layers: int = 2
     dropout: float = 0.1
     weight: float = 1.0                  # λ in the joint loss L_SI + λ·L_SE
+    normalise_loss: bool = True          # target mask: divide the loss by the variance of the
+                                         # clean log-magnitudes in the batch (the fraction of
+                                         # variance unexplained), which puts L_SE on the scale
+                                         # of L_SI on normalised targets, so λ = 1 weighs them
+                                         # alike (unnormalised, L_SE is ~50x smaller here)
     ssl_target_layer: int = -1           # target: ssl — which hidden state of the clean speech
     ssl_target_cache: list[str] = field(default_factory=list)  # target: ssl — cache dirs
                                          # (dump/ssl/<tag>/<clean set>) holding the clean utterances

@@ -29,6 +29,14 @@ def masked_mse(pred: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor) -> 
     return (((pred - ref) ** 2) * mask).sum() / count.clamp(min=1)
 
 
+def masked_variance(ref: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Variance of all values of ``ref`` on valid frames (one scalar over the batch)."""
+    mask = frame_mask(lengths, ref.shape[1])[..., None].to(ref.dtype)
+    count = (mask.sum() * ref.shape[-1]).clamp(min=1)
+    mean = (ref * mask).sum() / count
+    return (((ref - mean) ** 2) * mask).sum() / count
+
+
 def masked_ppmc(pred: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor,
                 eps: float = 1e-8) -> torch.Tensor:
     """Pearson correlation per utterance and column over valid frames: ``[B, n]``."""

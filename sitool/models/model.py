@@ -25,7 +25,7 @@ from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
 from sitool.models.framerate import resample_frames
 from sitool.models.frontend import SSLFrontend, SSLGeometry, load_encoder
-from sitool.models.losses import masked_mae, masked_mse, ppmc_loss
+from sitool.models.losses import masked_mae, masked_mse, masked_variance, ppmc_loss
 from sitool.models.se_head import MaskSEHead, SSLTargetSEHead
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
@@ -170,7 +170,10 @@ class InversionModel(nn.Module):
                 raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
             clean = torch.log1p(self.stft.magnitude(batch.clean_wav, batch.wav_lengths))
             est = torch.log1p(out.mask * out.noisy_spec.abs())
-            return masked_mse(est, clean, out.spec_lengths)
+            loss = masked_mse(est, clean, out.spec_lengths)
+            if self.cfg.se.normalise_loss:
+                loss = loss / masked_variance(clean, out.spec_lengths).detach().clamp(min=1e-8)
+            return loss
         if batch.clean_feats is None:
             raise SitoolError("the SE ssl-target loss needs the clean hidden states in the batch")
         frames = min(out.ssl_pred.shape[1], batch.clean_feats.shape[1])
