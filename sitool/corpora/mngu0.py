@@ -32,8 +32,8 @@ import numpy as np
 
 from sitool.corpora.est_track import read_est_track
 from sitool.corpora.labels import phones_text, read_phone_labels
-from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef, index_files,
-                                      pair_with_audio, require_root)
+from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef,
+                                      find_ema_recordings)
 
 NAME = "mngu0"
 SUMMARY = "mngu0: EST .ema (200 Hz) + .wav + xwaves .lab -> data dirs."
@@ -45,17 +45,9 @@ FRONT_BACK, VERTICAL = "py", "pz"
 
 
 def find(root: Path) -> list[RecordingRef]:
-    root = require_root(root, NAME)
-    labels = index_files(root, ".lab")
-    refs = []
-    for stem, ema, wav in pair_with_audio(index_files(root, ".ema"), index_files(root, ".wav"),
-                                          root, NAME, ".ema"):
-        utt = stem if stem.startswith(SPEAKER) else f"{SPEAKER}_{stem}"
-        paths = {"ema": ema, "wav": wav}
-        if stem in labels:
-            paths["lab"] = labels[stem]
-        refs.append(RecordingRef(utt=utt, speaker=SPEAKER, paths=paths))
-    return refs
+    return find_ema_recordings(root, NAME, speaker_of=lambda stem: SPEAKER,
+                               utt_of=lambda stem: stem if stem.startswith(SPEAKER)
+                               else f"{SPEAKER}_{stem}")
 
 
 def load(ref: RecordingRef) -> Recording:

@@ -35,8 +35,8 @@ import numpy as np
 
 from sitool.corpora.est_track import read_est_track
 from sitool.corpora.labels import phones_text, read_phone_labels
-from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef, index_files,
-                                      pair_with_audio, require_root)
+from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef,
+                                      find_ema_recordings)
 
 NAME = "mocha"
 SUMMARY = "MOCHA-TIMIT: EST .ema (500 Hz) + .wav + .lab -> data dirs."
@@ -47,16 +47,7 @@ REFERENCE_COILS = {"UI": "ui"}
 
 
 def find(root: Path) -> list[RecordingRef]:
-    root = require_root(root, NAME)
-    labels = index_files(root, ".lab")
-    refs = []
-    for stem, ema, wav in pair_with_audio(index_files(root, ".ema"), index_files(root, ".wav"),
-                                          root, NAME, ".ema"):
-        paths = {"ema": ema, "wav": wav}
-        if stem in labels:
-            paths["lab"] = labels[stem]
-        refs.append(RecordingRef(utt=stem, speaker=stem.split("_")[0], paths=paths))
-    return refs
+    return find_ema_recordings(root, NAME, speaker_of=lambda stem: stem.split("_")[0])
 
 
 def _coil(track, coil: str) -> np.ndarray:

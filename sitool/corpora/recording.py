@@ -146,3 +146,20 @@ def pair_with_audio(stems: dict[str, Path], audio: dict[str, Path], root: Path, 
         raise SitoolError(f"{root}: none of the {len(stems)} {what} files has a .wav file "
                           "with the same name")
     return paired
+
+
+def find_ema_recordings(root: str | os.PathLike, corpus: str,
+                        speaker_of: Callable[[str], str],
+                        utt_of: Callable[[str], str] = lambda stem: stem) -> list[RecordingRef]:
+    """Refs of ``STEM.ema`` + ``STEM.wav`` pairs under ``root``, with ``STEM.lab`` when present
+    (the EST-track EMA layouts of MOCHA-TIMIT and mngu0)."""
+    root = require_root(root, corpus)
+    labels = index_files(root, ".lab")
+    refs = []
+    for stem, ema, wav in pair_with_audio(index_files(root, ".ema"), index_files(root, ".wav"),
+                                          root, corpus, ".ema"):
+        paths = {"ema": ema, "wav": wav}
+        if stem in labels:
+            paths["lab"] = labels[stem]
+        refs.append(RecordingRef(utt=utt_of(stem), speaker=speaker_of(stem), paths=paths))
+    return refs
