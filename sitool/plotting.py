@@ -24,6 +24,17 @@ def use_agg():
     return plt
 
 
+def save_figure(fig, out: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``out`` atomically (format from the suffix, PNG by default); close it."""
+    plt = use_agg()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or "png")
+    plt.close(fig)
+    return out
+
+
 def log_spectrogram(signal: np.ndarray, rate: int = SAMPLE_RATE, n_fft: int = 512,
                     hop: int = 160) -> np.ndarray:
     """Log-power spectrogram in dB, ``[freq, frames]``, with a Hann window."""
@@ -89,11 +100,7 @@ def plot_tracks(
         axes[1].legend(fontsize=7, loc="upper right", ncol=len(tracks))
     axes[-1].set_xlabel("time [s]")
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_utterance(data_dir: str | os.PathLike, utt: str, out: str | os.PathLike) -> Path:

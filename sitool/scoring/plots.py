@@ -19,23 +19,13 @@ from typing import Sequence
 import numpy as np
 
 from sitool.datadir import load_target_file
-from sitool.io import atomic_path
-from sitool.plotting import plot_tracks, use_agg
+from sitool.plotting import plot_tracks, save_figure, use_agg
 from sitool.scoring.aggregate import ALL_TYPES, SE_METRICS, Summary, format_snr
 from sitool.scoring.tables import NOISY_INPUT, SE_LABELS
 
 log = logging.getLogger(__name__)
 
 NOISY_CATEGORIES = ["babble", "non-babble"]
-
-
-def _save(fig, out: Path) -> Path:
-    plt = use_agg()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=110, format=out.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return out
 
 
 def _categories(summary: Summary, df=None) -> list[str]:
@@ -109,7 +99,7 @@ def plot_ppmc_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
     axes[0][0].set_ylabel(f"mean PPMC ({' '.join(summary.targets)})", fontsize=8)
     axes[0][-1].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    return _save(fig, Path(out))
+    return save_figure(fig, Path(out))
 
 
 def plot_se_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
@@ -138,7 +128,7 @@ def plot_se_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
                 ax.set_ylabel(SE_LABELS[metric], fontsize=9)
     axes[0][-1].legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, Path(out))
+    return save_figure(fig, Path(out))
 
 
 def _example_models(experiments) -> list[str]:

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from sitool.io import atomic_path
-from sitool.plotting import use_agg
+from sitool.plotting import save_figure, use_agg
 
 
 def plot_curves(history: Sequence[dict], out: str | os.PathLike, title: str = "") -> Path:
@@ -34,8 +33,4 @@ def plot_curves(history: Sequence[dict], out: str | os.PathLike, title: str = ""
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, dpi=100, format=out.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out, dpi=100)
