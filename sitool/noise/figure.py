@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Sequence
@@ -12,9 +11,8 @@ import numpy as np
 from sitool.audio import SAMPLE_RATE
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
-from sitool.io import atomic_path
 from sitool.noise.mixing import MixRow, load_clean, materialise
-from sitool.plotting import draw_phones, log_spectrogram, use_agg
+from sitool.plotting import draw_phones, log_spectrogram, save_figure, use_agg
 
 DYNAMIC_RANGE_DB = 80.0
 
@@ -67,22 +65,5 @@ def plot_mixtures(noisy_data: str | os.PathLike, out: str | os.PathLike,
     axes[-1].set_xlabel("time [s]")
     fig.suptitle(f"{data.name}: {rows[0].clean_utt}", fontsize=10)
     fig.tight_layout()
-    out = Path(out)
-    with atomic_path(out) as tmp:
-        save_compact(fig, tmp, out.suffix.lstrip(".").lower() or "png")
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
-
-def save_compact(fig, path: Path, fmt: str, dpi: int = 110) -> None:
-    """Save ``fig``; PNGs get a 128-colour palette (about 3x smaller, same look), since
-    noisy spectrograms compress poorly."""
-    if fmt != "png":
-        fig.savefig(path, dpi=dpi, format=fmt)
-        return
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, dpi=dpi, format="png")
-    buffer.seek(0)
-    Image.open(buffer).convert("RGB").quantize(colors=128).save(path, format="PNG", optimize=True)
