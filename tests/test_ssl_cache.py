@@ -182,6 +182,19 @@ def test_autocast_bf16_fidelity(models, data3, tmp_path):
         assert cos.mean() > 0.99
         plain = extract_hidden_states(encoder, [DataDir(data3).audio(utt)], None, "bf16")[0]
         np.testing.assert_array_equal(plain.numpy().astype(np.float16), bf16.load(utt))
+    # pre-casting (what cache-ssl does) folds the positional conv's weight norm into a
+    # plain bf16 weight and leaves the outputs bit-identical to plain autocast
+    from sitool.ssl.extract import cast_weights_for_autocast
+
+    assert any(hasattr(m, "parametrizations") for m in encoder.model.modules())
+    cast_weights_for_autocast(encoder, "bf16")
+    convs = [m for m in encoder.model.modules()
+             if isinstance(m, (torch.nn.Conv1d, torch.nn.Linear))]
+    assert not any(hasattr(m, "parametrizations") for m in convs)
+    assert all(m.weight.dtype == torch.bfloat16 for m in convs)
+    utt = fp32.utts[0]
+    cast = extract_hidden_states(encoder, [DataDir(data3).audio(utt)], None, "bf16")[0]
+    np.testing.assert_array_equal(cast.numpy().astype(np.float16), bf16.load(utt))
 
 
 def test_reader_in_dataloader_workers(models, data3, tmp_path):
