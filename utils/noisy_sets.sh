@@ -16,6 +16,7 @@ noise_source=synth         # synth | musan | demand | noisex
 noise_root=                # root of the noise corpus (not for synth)
 noise_dir=corpus/noise     # noise_source synth: where the generated noise is written
 synth_seconds=100          # noise_source synth: seconds of each procedural noise type
+tts_talkers=0              # noise_source synth: espeak-ng voices added to the babble talkers
 per_utt=2                  # noise/SNR draws per training utterance (data/train_multi)
 dev_per_utt=2              # noise/SNR draws per dev utterance (data/dev_multi)
 snr_range=-5,20            # SNR interval of the random draws (dB)
@@ -32,7 +33,7 @@ case "$noise_source" in
     babble=(--no-babble)
     [ -f "$data/babble_talkers/utt2spk" ] && babble=(--babble-talkers "$data/babble_talkers")
     sitool --log-file "$log" synth-noise --out "$noise_dir" --seed "$seed" "${babble[@]}" \
-      --seconds "$synth_seconds" "${overwrite_flag[@]}"
+      --seconds "$synth_seconds" --tts-talkers "$tts_talkers" "${overwrite_flag[@]}"
     sitool --log-file "$log" prepare-noise synth "$noise_dir" --out "$data" --seed "$seed" \
       "${overwrite_flag[@]}" ;;
   musan|demand|noisex)

@@ -13,7 +13,7 @@ from sitool.noise.mixer import mix_data_dir, parse_numbers
 from sitool.noise.readers import (read_audio_dir, read_demand, read_musan, read_noisex,
                                   read_synth)
 from sitool.noise.sources import DEFAULT_FRACTIONS, parse_fractions, prepare_noise_dirs
-from sitool.noise.synth import DEFAULT_BABBLE_COUNTS, synth_noise
+from sitool.noise.synth import DEFAULT_BABBLE_COUNTS, DEFAULT_TTS_UTTS, synth_noise
 
 _FRACTIONS = ",".join(f"{f:g}" for f in DEFAULT_FRACTIONS)
 _COUNTS = ",".join(str(n) for n in DEFAULT_BABBLE_COUNTS)
@@ -41,15 +41,21 @@ def _ints(text: str, what: str) -> list[int]:
               help="Length of each procedural noise (split 60/20/20 by prepare-noise).")
 @click.option("--babble-seconds", default="60,20,20", show_default=True,
               help="Length of the babble of each split: train,dev,test.")
+@click.option("--tts-talkers", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Add this many espeak-ng TTS voices to the babble talkers (optional; needs "
+                   "espeak-ng installed).")
+@click.option("--tts-utts", default=DEFAULT_TTS_UTTS, show_default=True,
+              type=click.IntRange(min=1), help="Random sentences per TTS talker.")
 @click.option("--overwrite", is_flag=True, help="Redo an existing output.")
 def synth_noise_cmd(out, seed, babble_talkers, no_babble, types, babble_counts, seconds,
-                    babble_seconds, overwrite):
-    """Make the embedded noise set: procedural types + babble of held-out talkers (16 kHz)."""
+                    babble_seconds, tts_talkers, tts_utts, overwrite):
+    """Make the embedded noise set: procedural types + babble of held-out talkers (16 kHz),
+    optionally with espeak-ng TTS talkers among them."""
     path = synth_noise(out, seed, None if no_babble else babble_talkers,
                        types=[t for t in types.split(",") if t],
                        babble_counts=_ints(babble_counts, "--babble-counts"), seconds=seconds,
                        babble_seconds=_three(babble_seconds, "--babble-seconds"),
-                       overwrite=overwrite)
+                       tts_talkers=tts_talkers, tts_utts=tts_utts, overwrite=overwrite)
     click.echo(f"wrote {path}")
 
 

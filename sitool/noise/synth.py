@@ -7,8 +7,9 @@ Writes, in one atomic step, a directory::
     manifest.tsv                recording, path (relative), type, category, split, talkers
     synth_noise.yaml            the settings it was made with
 
-The babble talkers (``data/babble_talkers``, held-out synthetic speakers made by stage 1)
-are divided between train, dev and test (``split_talkers``): by speaker when every split gets
+The babble talkers (``data/babble_talkers``, held-out synthetic speakers made by stage 1,
+plus optional espeak-ng talkers, ``--tts-talkers``) are divided between train, dev and test
+(``split_talkers``): by speaker when every split gets
 at least 2 speakers, otherwise by utterance, so no talker utterance is heard in two splits.
 """
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from sitool.audio import write_audio
@@ -29,6 +31,7 @@ from sitool.noise import procedural
 from sitool.noise.babble import assign_talkers, make_babble
 from sitool.noise.seeds import rng_for
 from sitool.noise.sources import DEFAULT_FRACTIONS, SPLITS, NoiseFile, split_counts
+from sitool.noise.tts import tts_talkers as make_tts_talkers
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +40,7 @@ MANIFEST_COLUMNS = ("recording", "path", "type", "category", "split", "talkers")
 DEFAULT_BABBLE_COUNTS = (3, 8)   # babble3 (sparse, speech-like) and babble8 (dense)
 DEFAULT_SECONDS = 100.0                  # per procedural type, before the 60/20/20 time split
 DEFAULT_BABBLE_SECONDS = (60.0, 20.0, 20.0)  # babble per split (train, dev, test)
+DEFAULT_TTS_UTTS = 12                    # sentences per TTS talker (--tts-talkers)
 
 
 MIN_SPEAKERS_PER_SPLIT = 2  # below this, babble voices would be one speaker: split utterances
@@ -79,12 +83,34 @@ def split_talkers(spk2utt: dict[str, list[str]], seed: int,
     return pools
 
 
-def _babble_files(talker_dir: Path, counts: Sequence[int], seconds: Sequence[float], seed: int,
-                  tmp: Path) -> list[NoiseFile]:
+def _talker_pool(talker_dir: Path | None, tts: dict[str, list]) -> tuple[
+        dict[str, list[str]], Callable[[str], np.ndarray]]:
+    """``spk2utt`` of every babble talker (held-out synthetic speakers and TTS talkers) and a
+    function giving an utterance's audio."""
+    spk2utt: dict[str, list[str]] = {}
+    tts_audio: dict[str, np.ndarray] = {}
+    for spk, utterances in tts.items():
+        spk2utt[spk] = [f"{spk}_{i:03d}" for i in range(len(utterances))]
+        tts_audio.update(zip(spk2utt[spk], utterances))
+    if talker_dir is None:
+        return spk2utt, tts_audio.__getitem__
     data = DataDir(talker_dir)
     data.require("utt2spk", "wav.scp", made_by="stage 1 (sitool prepare synth)")
-    pools = split_talkers(data.spk2utt, seed)
-    audio_cache: dict[str, object] = {}
+    clash = sorted(set(data.spk2utt) & set(spk2utt))
+    if clash:
+        raise SitoolError(f"{talker_dir}: speaker {clash[0]} clashes with a TTS talker name")
+    spk2utt.update(data.spk2utt)
+
+    def audio(utt: str) -> np.ndarray:
+        return tts_audio[utt] if utt in tts_audio else data.audio(utt)
+    return spk2utt, audio
+
+
+def _babble_files(spk2utt: dict[str, list[str]], audio: Callable[[str], np.ndarray],
+                  counts: Sequence[int], seconds: Sequence[float], seed: int,
+                  tmp: Path) -> list[NoiseFile]:
+    pools = split_talkers(spk2utt, seed)
+    audio_cache: dict[str, np.ndarray] = {}
     files = []
     jobs = [(split, n) for split in SPLITS for n in counts]
     for split, n in tqdm(jobs, desc="babble", leave=False):
@@ -95,7 +121,7 @@ def _babble_files(talker_dir: Path, counts: Sequence[int], seconds: Sequence[flo
         for spk in speakers:
             for utt in pool[spk]:
                 if utt not in audio_cache:
-                    audio_cache[utt] = data.audio(utt)
+                    audio_cache[utt] = audio(utt)
             talkers.append([audio_cache[utt] for utt in pool[spk]])
         babble = make_babble(talkers, seconds[SPLITS.index(split)], rng)
         name = f"babble{n}_{split}"
@@ -110,11 +136,13 @@ def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.Path
                 babble_counts: Sequence[int] = DEFAULT_BABBLE_COUNTS,
                 seconds: float = DEFAULT_SECONDS,
                 babble_seconds: Sequence[float] = DEFAULT_BABBLE_SECONDS,
+                tts_talkers: int = 0, tts_utts: int = DEFAULT_TTS_UTTS,
                 overwrite: bool = False) -> Path:
     """Write the embedded noise set to ``out`` (see the module docstring); returns ``out``.
 
-    ``babble_talkers=None`` makes no babble. An existing complete ``out`` is reused unless
-    ``overwrite``.
+    ``babble_talkers=None`` and ``tts_talkers=0`` make no babble. ``tts_talkers``: add that
+    many espeak-ng talkers (``sitool.noise.tts``), each saying ``tts_utts`` sentences, to the
+    babble talker pool. An existing complete ``out`` is reused unless ``overwrite``.
     """
     out = Path(out)
     if (out / MANIFEST).is_file() and not overwrite:
@@ -137,8 +165,11 @@ def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.Path
                                          seconds)
             write_audio(tmp / f"{noise_type}.wav", signal)
             files.append(NoiseFile(noise_type, f"{noise_type}.wav", noise_type, "non-babble"))
-        if babble_talkers is not None and babble_counts:
-            files += _babble_files(Path(babble_talkers), babble_counts, babble_seconds, seed, tmp)
+        if (babble_talkers is not None or tts_talkers) and babble_counts:
+            spk2utt, audio = _talker_pool(
+                None if babble_talkers is None else Path(babble_talkers),
+                make_tts_talkers(tts_talkers, tts_utts, seed))
+            files += _babble_files(spk2utt, audio, babble_counts, babble_seconds, seed, tmp)
         lines = ["\t".join(MANIFEST_COLUMNS)]
         for f in files:
             lines.append("\t".join((f.recording, f.path, f.noise_type, f.category,
@@ -148,6 +179,7 @@ def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.Path
             "seed": seed, "types": list(types), "seconds": seconds,
             "babble_talkers": str(babble_talkers) if babble_talkers else None,
             "babble_counts": list(babble_counts), "babble_seconds": list(babble_seconds),
+            "tts_talkers": tts_talkers, "tts_utts": tts_utts,
         })
     log.info("wrote %s: %d procedural types, %d babble files", out, len(types),
              len(files) - len(types))
