@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sitool.articulation.geometry import TV_NAMES, tract_variables
 from sitool.articulation.palate import Palate
 from sitool.cli import main
-from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, xrmb
+from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.build import PrepareOptions, prepare_corpus
 from sitool.corpora.splits import SplitRule, assign_sets, evenly_spaced_speakers
 from sitool.datadir import DataDir
@@ -48,6 +48,24 @@ def test_hprc_tract_variables_match_the_true_geometry(tmp_path):
     np.testing.assert_allclose(targets[:, [3, 5]], expected[:, [3, 5]], atol=1e-3)   # CD
     assert np.min(np.abs(targets[:, 3])) < 0.3          # the tongue tip reaches the palate
     assert np.all(targets[:, 6] > 50)                   # F0 in Hz, interpolated when unvoiced
+
+
+def test_usctimit_is_oriented_gaps_filled_and_lips_exact(tmp_path):
+    root = fixtures.make_usctimit_corpus(tmp_path / "raw", speakers=("F1", "F5", "M1"),
+                                         utts_per_speaker=1)
+    report = prepare_corpus(usctimit.READER, root, tmp_path / "data")
+    assert report.sets == {"train": 1, "dev": 1, "test": 1} and report.num_skipped == 0
+    assert_valid(tmp_path / "data", report.sets)
+    data = DataDir(tmp_path / "data" / "train")
+    (utt,) = data.utts
+    assert [s.phone for s in data.phones[utt]] == ["sil", "dh", "ah"]
+    targets = data.target_array(utt)
+    assert np.isfinite(targets).all()                     # the 30 ms TT dropout is interpolated
+    seed = {"F1": 1, "F5": 11, "M1": 21}[data.utt2spk[utt]]
+    truth = fixtures.fake_articulation(np.arange(len(targets)) / 100.0, seed=seed)
+    expected = tract_variables(truth, Palate(fixtures.PALATE, "truth"))
+    # the file's x axis points backwards: once oriented, LA and LP equal the true lips
+    np.testing.assert_allclose(targets[:, :2], expected[:, :2], atol=1e-3)
 
 
 def test_mocha_500hz_is_resampled_and_oriented(tmp_path):

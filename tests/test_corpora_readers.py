@@ -6,7 +6,8 @@ import struct
 import numpy as np
 import pytest
 
-from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, xrmb
+from sitool.audio import write_audio
+from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.est_track import read_est_track
 from sitool.corpora.labels import read_phone_labels
 from sitool.errors import SitoolError
@@ -177,6 +178,61 @@ def test_hprc_without_audio_element_is_a_clear_error(tmp_path):
         hprc.load(good)
     with pytest.raises(SitoolError, match="unreadable .mat"):
         hprc.load(broken)
+
+
+# ------------------------------------------------------------------------------ USC-TIMIT
+
+@pytest.mark.parametrize("jaw_name", ["JW", "JAW"])
+def test_usctimit_reader_sensors_by_name_audio_and_trans(tmp_path, jaw_name):
+    root = fixtures.make_usctimit_corpus(tmp_path / "usc", speakers=("F1", "M3"),
+                                         utts_per_speaker=1, jaw_name=jaw_name)
+    refs = usctimit.find(root)
+    assert [(r.utt, r.speaker) for r in refs] == [("usctimit_ema_f1_001_005", "F1"),
+                                                  ("usctimit_ema_m3_001_005", "M3")]
+    assert set(refs[0].paths) == {"mat", "wav", "trans"}
+    rec = usctimit.load(refs[0])
+    assert rec.rate == pytest.approx(100.0)
+    signal, rate = rec.audio                    # the .mat's own AUDIO element, 20 kHz
+    assert rate == 20000 and signal.shape == (20000,)
+    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    # columns 0 (front-back, pointing backwards in the file) and 1 (up); corpus axes kept
+    np.testing.assert_allclose(rec.sensors["TD"][:, 0], -truth["TD"][:, 0], atol=1e-9)
+    np.testing.assert_allclose(rec.sensors["TD"][:, 1], truth["TD"][:, 1], atol=1e-9)
+    np.testing.assert_allclose(rec.sensors["JAW"][:, 1], truth["JAW"][:, 1], atol=1e-9)
+    np.testing.assert_allclose(rec.sensors["TM"][:, 1], truth["TM"][:, 1], atol=1e-9)  # TB
+    assert np.isnan(rec.sensors["TT"][40:43]).all() and not np.isnan(rec.sensors["TT"][:40]).any()
+    assert [(p.phone, p.start, p.end) for p in rec.phones] == [
+        ("sil", 0.0, 0.2), ("dh", 0.2, 0.45), ("ah", 0.45, 0.8)]
+
+
+def test_usctimit_audio_from_wav_and_bad_files(tmp_path, caplog):
+    from scipy.io import savemat
+
+    times = np.arange(60) / 100.0
+    sensors = fixtures.fake_articulation(times)
+    for sub in ("mat", "wav", "trans"):
+        (tmp_path / "F5" / sub).mkdir(parents=True)
+    no_audio = "usctimit_ema_f5_001_005"       # no AUDIO element: the wav/ file is used
+    savemat(tmp_path / "F5/mat" / f"{no_audio}.mat",
+            {no_audio: fixtures.usctimit_struct(sensors, None, 20000)})
+    write_audio(tmp_path / "F5/wav" / f"{no_audio}.wav", fixtures.fake_audio(0.6))
+    (tmp_path / "F5/trans" / f"{no_audio}.trans").write_text(
+        "0.0,0.3,sil,,x,1\nnot a label line\n0.3,0.6,t,,x,1\n")
+    orphan = "usctimit_ema_f5_006_010"          # neither AUDIO nor a wav
+    savemat(tmp_path / "F5/mat" / f"{orphan}.mat",
+            {orphan: fixtures.usctimit_struct(sensors, None, 20000)})
+    no_tongue = "usctimit_ema_f5_011_015"       # a sensor is missing
+    savemat(tmp_path / "F5/mat" / f"{no_tongue}.mat", {no_tongue: fixtures.usctimit_struct(
+        sensors, np.zeros(100), 20000, elements=("AUDIO", "UL", "LL", "JW", "TB", "TT"))})
+    ok, orphan_ref, no_tongue_ref = usctimit.find(tmp_path)
+    rec = usctimit.load(ok)
+    assert rec.audio is None and rec.audio_path.name == f"{no_audio}.wav"
+    assert [p.phone for p in rec.phones] == ["sil", "t"]
+    assert "1 line(s) are not 'start,end,phone,...'" in caplog.text
+    with pytest.raises(SitoolError, match=r"006_010\.mat: no AUDIO element and no .*\.wav"):
+        usctimit.load(orphan_ref)
+    with pytest.raises(SitoolError, match=r"015\.mat: no TD sensor element \(elements: AUDIO, UL"):
+        usctimit.load(no_tongue_ref)
 
 
 # ------------------------------------------------------------------------------ XRMB

@@ -1,4 +1,4 @@
-"""recipes/{xrmb,hprc,mocha,mngu0,TEMPLATE}: layout, hooks run by run.sh, configs load."""
+"""recipes/{xrmb,hprc,mocha,mngu0,usctimit,TEMPLATE}: layout, hooks run by run.sh, configs load."""
 
 import os
 import shutil
@@ -12,10 +12,11 @@ from sitool.datadir import DataDir
 from sitool.training.config import load_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "TEMPLATE"]
+RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "usctimit", "TEMPLATE"]
 HOOKS = ["corpus.sh", "data.sh", "noise.sh"]
 MAKERS = {"xrmb": fixtures.make_xrmb_corpus, "hprc": fixtures.make_hprc_corpus,
           "mocha": fixtures.make_mocha_corpus, "mngu0": fixtures.make_mngu0_corpus,
+          "usctimit": fixtures.make_usctimit_corpus,
           "TEMPLATE": fixtures.make_generic_corpus}
 
 

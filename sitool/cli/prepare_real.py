@@ -1,4 +1,4 @@
-"""Stage 1 for real corpora: ``sitool prepare {mocha,mngu0,hprc,xrmb,generic}``.
+"""Stage 1 for real corpora: ``sitool prepare {mocha,mngu0,hprc,usctimit,xrmb,generic}``.
 
 These subcommands register on the ``prepare`` group of ``sitool.cli.prepare``; each is a thin
 shell over ``sitool.corpora.build.prepare_corpus`` with the corpus' reader.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from sitool.corpora import hprc, mngu0, mocha, xrmb
+from sitool.corpora import hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.build import PrepareOptions, PrepareReport, prepare_corpus
 from sitool.corpora.recording import CorpusReader
 from sitool.corpora.splits import SplitRule
@@ -115,4 +115,5 @@ def prepare_generic(root, out, targets, config_path, **kw):
 
 
 # Subcommands of ``sitool prepare`` (added to the group in sitool.cli.prepare).
-COMMANDS = [corpus_command(module) for module in (mocha, mngu0, hprc, xrmb)] + [prepare_generic]
+COMMANDS = [corpus_command(module) for module in (mocha, mngu0, hprc, usctimit, xrmb)] + [
+    prepare_generic]

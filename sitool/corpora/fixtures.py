@@ -2,7 +2,8 @@
 
 Each ``make_<corpus>_corpus(root, ...)`` writes a few utterances laid out and encoded as the
 real corpus is (see each reader's docstring and docs/corpora.md): EST Track ``.ema`` files
-(MOCHA, mngu0), HPRC struct-array ``.mat`` files, XRMB ``.txy`` text, or a generic corpus.
+(MOCHA, mngu0), HPRC and USC-TIMIT struct-array ``.mat`` files, XRMB ``.txy`` text, or a
+generic corpus.
 The files are written byte by byte here, independently of the readers, so that tests compare
 a reader against the format rather than against itself.
 
@@ -280,6 +281,62 @@ def make_xrmb_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("jw11",
         if spk in palate_for:
             rows = "".join(f"{int(round(x * 1000))} {int(round(y * 1000))}\n" for x, y in PALATE)
             (folder / "PAL.DAT").write_text("palate trace\n" + rows)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# USC-TIMIT EMA (.mat struct arrays, N x 3 sensors, separate wav/ and trans/)
+
+USCTIMIT_ELEMENTS = ("AUDIO", "UL", "LL", "JW", "TD", "TB", "TT")
+USCTIMIT_SENSORS = {"UL": "UL", "LL": "LL", "JW": "JAW", "JAW": "JAW", "TD": "TD", "TB": "TM",
+                    "TT": "TT"}
+USCTIMIT_PHONES = (("sil", 0.0, 0.2), ("dh", 0.2, 0.45), ("ah", 0.45, 0.8))
+
+
+def usctimit_struct(sensors: dict[str, np.ndarray], audio: np.ndarray | None, audio_rate: int,
+                    elements: Sequence[str] = USCTIMIT_ELEMENTS,
+                    dropout: slice | None = None) -> np.ndarray:
+    """The USC-TIMIT struct array: sensor SIGNAL = (x backwards, y up, lateral) in mm, i.e.
+    front-back axis pointing to the back (sitool must flip it); ``audio=None`` leaves out the
+    AUDIO element; ``dropout`` frames of TT are NaN."""
+    names = [e for e in elements if audio is not None or e != "AUDIO"]
+    array = np.zeros((1, len(names)), dtype=[("NAME", object), ("SRATE", object),
+                                             ("SIGNAL", object)])
+    for j, name in enumerate(names):
+        if name == "AUDIO":
+            array[0, j] = (name, float(audio_rate), audio.astype(np.float64)[:, None])
+            continue
+        xy = sensors[USCTIMIT_SENSORS[name]]
+        signal = np.column_stack([-xy[:, 0], xy[:, 1], np.full(len(xy), 0.7)])
+        if dropout is not None and name == "TT":
+            signal[dropout] = np.nan
+        array[0, j] = (name, 100.0, signal)
+    return array
+
+
+def make_usctimit_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("F1", "F5", "M1"),
+                         utts_per_speaker: int = 2, seconds: float = 1.0, seed: int = 0,
+                         jaw_name: str = "JW", dropout: slice | None = slice(40, 43)) -> Path:
+    """Per speaker ``<SPK>/mat/*.mat`` (audio inside, 20 kHz), ``<SPK>/wav/*.wav`` (16 kHz)
+    and ``<SPK>/trans/*.trans``."""
+    from scipy.io import savemat
+
+    root = Path(root)
+    elements = tuple(jaw_name if e == "JW" else e for e in USCTIMIT_ELEMENTS)
+    for s, spk in enumerate(speakers):
+        for sub in ("mat", "wav", "trans"):
+            (root / spk / sub).mkdir(parents=True, exist_ok=True)
+        for i in range(1, utts_per_speaker + 1):
+            stem = f"usctimit_ema_{spk.lower()}_{5 * i - 4:03d}_{5 * i:03d}"
+            times = np.arange(int(seconds * 100)) / 100.0
+            sensors = fake_articulation(times, seed + 10 * s + i)
+            struct = usctimit_struct(sensors, fake_audio(seconds, seed + i, rate=20000), 20000,
+                                     elements, dropout)
+            savemat(root / spk / "mat" / f"{stem}.mat", {stem: struct})
+            write_audio(root / spk / "wav" / f"{stem}.wav", fake_audio(seconds, seed + i))
+            (root / spk / "trans" / f"{stem}.trans").write_text("".join(
+                f"{start:.3f},{end:.3f},{phone},the,the birch canoe,{i}\n"
+                for phone, start, end in USCTIMIT_PHONES))
     return root
 
 

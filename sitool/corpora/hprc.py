@@ -39,9 +39,10 @@ from typing import Sequence
 
 import numpy as np
 
+from sitool.corpora.mview import (audio_channel, label_segments, loadmat, sensor_channels,
+                                  struct_elements, text_of)
 from sitool.corpora.recording import (CorpusReader, Recording, RecordingRef, index_files,
                                       require_root)
-from sitool.datadir import PhoneSegment
 from sitool.errors import SitoolError
 
 log = logging.getLogger(__name__)
@@ -49,64 +50,9 @@ log = logging.getLogger(__name__)
 NAME = "hprc"
 SUMMARY = "HPRC (Haskins IEEE rate comparison): one .mat per sentence -> data dirs."
 AUDIO = "AUDIO"
-SENSOR_ELEMENTS = {"UL": "UL", "LL": "LL", "JAW": "JAW", "TT": "TT", "TM": "TB", "TD": "TR"}
+SENSOR_ELEMENTS = {"UL": ("UL",), "LL": ("LL",), "JAW": ("JAW",), "TT": ("TT",), "TM": ("TB",),
+                   "TD": ("TR",)}
 MIDSAGITTAL_COLUMNS = (0, 2)     # x (front-back), z (up-down)
-
-
-def _loadmat(path: Path) -> dict:
-    from scipy.io import loadmat
-    from scipy.io.matlab import MatReadError
-
-    try:
-        return loadmat(str(path), squeeze_me=True, struct_as_record=True)
-    except NotImplementedError:
-        raise SitoolError(f"{path}: MATLAB v7.3 (HDF5) file; re-save it in MATLAB with "
-                          "save(..., '-v7') so scipy can read it") from None
-    except (MatReadError, ValueError, OSError, TypeError, IndexError, KeyError, EOFError) as e:
-        raise SitoolError(f"{path}: unreadable .mat file ({e})") from None
-
-
-def _scalar(value):
-    array = np.asarray(value)
-    return array.item() if array.size == 1 else value
-
-
-def _text(value) -> str:
-    value = _scalar(value)
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return str(value) if not isinstance(value, np.ndarray) else ""
-
-
-def _elements(path: Path) -> dict[str, np.void]:
-    contents = _loadmat(path)
-    variables = [k for k in contents if not k.startswith("__")]
-    name = path.stem if path.stem in contents else (variables[0] if len(variables) == 1 else None)
-    if name is None:
-        raise SitoolError(f"{path}: no variable named {path.stem!r} (variables: "
-                          f"{', '.join(variables) or 'none'})")
-    array = np.atleast_1d(contents[name])
-    if array.dtype.names is None or not {"NAME", "SRATE", "SIGNAL"} <= set(array.dtype.names):
-        raise SitoolError(f"{path}: variable {name!r} is not a struct array with fields NAME, "
-                          "SRATE, SIGNAL")
-    return {_text(element["NAME"]).strip(): element for element in array}
-
-
-def _labels(value) -> list[PhoneSegment] | None:
-    """Label struct array (LABEL or NAME, OFFS = [start end] s) -> segments; None if not so."""
-    array = np.atleast_1d(value) if isinstance(value, np.ndarray) else None
-    if array is None or array.dtype.names is None or "OFFS" not in array.dtype.names:
-        return None
-    label_field = next((f for f in ("LABEL", "NAME") if f in array.dtype.names), None)
-    if label_field is None:
-        return None
-    segments = []
-    for item in array:
-        offsets = np.asarray(item["OFFS"], dtype=np.float64).ravel()
-        label = _text(item[label_field]).strip().replace(" ", "_")
-        if len(offsets) == 2 and label:
-            segments.append(PhoneSegment(float(offsets[0]), float(offsets[1]), label))
-    return sorted(segments, key=lambda s: s.start) or None
 
 
 def find(root: Path) -> list[RecordingRef]:
@@ -122,42 +68,20 @@ def find(root: Path) -> list[RecordingRef]:
 
 def load(ref: RecordingRef) -> Recording:
     path = ref.paths["mat"]
-    elements = _elements(path)
-    if AUDIO not in elements:
-        raise SitoolError(f"{path}: no {AUDIO} element (elements: {', '.join(elements)}); "
-                          "the sentence has no audio")
+    elements = struct_elements(path)
+    audio = audio_channel(path, elements, AUDIO)
+    sensors, rate, length = sensor_channels(path, elements, SENSOR_ELEMENTS, MIDSAGITTAL_COLUMNS)
     audio_el = elements[AUDIO]
-    audio = np.asarray(audio_el["SIGNAL"], dtype=np.float64).squeeze()
-    audio_rate = float(_scalar(audio_el["SRATE"]))
-    if audio.ndim != 1 or audio.size == 0:
-        raise SitoolError(f"{path}: AUDIO SIGNAL has shape {audio.shape}, expected mono samples")
-    sensors, rate, length = {}, None, None
-    for name, element_name in SENSOR_ELEMENTS.items():
-        if element_name not in elements:
-            raise SitoolError(f"{path}: no {element_name} sensor element (elements: "
-                              f"{', '.join(elements)})")
-        element = elements[element_name]
-        signal = np.asarray(element["SIGNAL"], dtype=np.float64)
-        if signal.ndim != 2 or signal.shape[1] < 3:
-            raise SitoolError(f"{path}: {element_name} SIGNAL has shape {signal.shape}, "
-                              "expected N x 6 (x, y, z, angles)")
-        element_rate = float(_scalar(element["SRATE"]))
-        if rate is None:
-            rate, length = element_rate, len(signal)
-        elif element_rate != rate or len(signal) != length:
-            raise SitoolError(f"{path}: {element_name} has {len(signal)} samples at "
-                              f"{element_rate:g} Hz, other sensors {length} at {rate:g} Hz")
-        sensors[name] = signal[:, list(MIDSAGITTAL_COLUMNS)]
     field_names = set(audio_el.dtype.names)
-    text = _text(audio_el["SENTENCE"]).strip() if "SENTENCE" in field_names else ""
-    phones = _labels(audio_el["PHONES"]) if "PHONES" in field_names else None
+    text = text_of(audio_el["SENTENCE"]).strip() if "SENTENCE" in field_names else ""
+    phones = label_segments(audio_el["PHONES"]) if "PHONES" in field_names else None
     return Recording(utt=ref.utt, speaker=ref.speaker, times=np.arange(length) / rate,
-                     sensors=sensors, audio=(audio.astype(np.float32), int(round(audio_rate))),
+                     sensors=sensors, audio=audio,
                      text=text or None, phones=phones)
 
 
 def _palate_points(path: Path) -> np.ndarray | None:
-    contents = _loadmat(path)
+    contents = loadmat(path)
     for key, value in contents.items():
         if key.startswith("__"):
             continue
