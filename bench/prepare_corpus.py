@@ -2,7 +2,7 @@
 """Stage-1 throughput for real corpora (``sitool prepare <corpus>``) on this CPU.
 
 Writes a fixture corpus in a real corpus' on-disk format (``sitool.corpora.fixtures``:
-MOCHA 500 Hz EST, mngu0 200 Hz EST, HPRC .mat, XRMB .txy) and times, per variant:
+MOCHA 500 Hz EST, mngu0 200 Hz EST, HPRC and USC-TIMIT .mat, XRMB .txy) and times, per variant:
 
     read      the reader alone: every utterance loaded (the baseline: file parsing)
     tv        full prepare: gaps, resampling, palate, tract variables, no source features
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sitool.corpora import fixtures, hprc, mngu0, mocha, xrmb
+from sitool.corpora import fixtures, hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.build import PrepareOptions, prepare_corpus
 
 CORPORA = {
@@ -36,6 +36,8 @@ CORPORA = {
     "hprc": (hprc.READER, lambda root, n, s: fixtures.make_hprc_corpus(
         root, utts_per_speaker=n // 3, seconds=s)),
     "xrmb": (xrmb.READER, lambda root, n, s: fixtures.make_xrmb_corpus(
+        root, utts_per_speaker=n // 3, seconds=s)),
+    "usctimit": (usctimit.READER, lambda root, n, s: fixtures.make_usctimit_corpus(
         root, utts_per_speaker=n // 3, seconds=s)),
 }
 
