@@ -103,7 +103,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                  device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
     """Invert every recording with the model of ``model_dir``; returns what was written per file."""
     paths = check_inputs(audio_paths, model_dir)
-    from sitool.inference import load_inverter
+    from sitool.inference import MIN_SAMPLES, load_inverter
 
     inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
     info = inverter.target_info
@@ -119,6 +119,10 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             results.append(outputs)
             continue
         signal = load_audio(path, SAMPLE_RATE, downmix=True)
+        if signal.size < MIN_SAMPLES:
+            raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
+                              f"least {MIN_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
+                              "(remove the file or give a longer recording)")
         result = inverter.invert(signal)
         if info is not None:
             targets = np.asarray(result.targets, dtype=np.float32)

@@ -115,6 +115,10 @@ def test_invert_errors(stand_in, tmp_path):
     bad.write_bytes(b"not audio at all")
     with pytest.raises(SitoolError, match="bad.wav: unreadable audio"):
         invert_files([bad], stand_in, tmp_path / "out")
+    short = tmp_path / "click.wav"
+    sf.write(short, np.zeros(100, dtype=np.float32), 16000)
+    with pytest.raises(SitoolError, match=r"click.wav: 6.2 ms of audio; at least 25 ms"):
+        invert_files([short], stand_in, tmp_path / "out")
 
 
 def test_invert_cli(stand_in, tmp_path):

@@ -1,6 +1,8 @@
 """``sitool invert`` with a real trained model: a tiny joint (SI + SE) model trained for two
 steps on a toy set with a tiny random SSL, run on a stereo 44.1 kHz recording."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -81,3 +83,35 @@ def test_decode_then_score_real_decode_dirs(tiny_joint, tmp_path, monkeypatch):
     se = pd.read_csv(tiny_joint / "decode" / "toy_noisy" / "se_scores.tsv", sep="\t")
     assert len(se) == 8 and se["pesq"].between(1.0, 4.65).all()
     assert "ppmc_vs_snr.png" in {p.name for p in result.plots}
+
+
+def test_recipe_relative_ssl_path_is_found_from_elsewhere(tmp_path, monkeypatch):
+    """Recipes train with ``model.ssl.model: exp/ssl_tiny`` (relative to the recipe dir);
+    ``sitool invert --model /abs/recipe/exp/TAG`` run from another directory still finds it."""
+    from sitool.testing import make_toy_data_dir
+    from sitool.training.experiment import locate_ssl_model
+
+    recipe = tmp_path / "recipe"
+    recipe.mkdir()
+    monkeypatch.chdir(recipe)
+    make_tiny_ssl_model(recipe / "exp" / "ssl_tiny")
+    toy = make_toy_data_dir(recipe / "data" / "toy", num_utts=2)
+    cfg = TrainConfig(
+        model=ModelConfig(type="si", ssl=SSLConfig(model="exp/ssl_tiny", freeze="all"),
+                          si=SIConfig(gru_units=[8])),
+        data=DataConfig(train_sets=[str(toy)], dev_sets=[str(toy)]),
+        optim=OptimConfig(epochs=1, warmup_steps=0), device="cpu", threads=1)
+    exp = train(cfg, Path("exp/train_si"), progress=False)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert locate_ssl_model("exp/ssl_tiny", recipe / "exp" / "train_si") == \
+        str(recipe / "exp" / "ssl_tiny")
+    assert locate_ssl_model("microsoft/wavlm-large", recipe / "exp" / "train_si") == \
+        "microsoft/wavlm-large"                                 # a hub id stays a hub id
+    audio, _ = toy_utterance(np.random.default_rng(1), 1.0)
+    sf.write(elsewhere / "a.wav", audio, 16000)
+    res = CliRunner().invoke(main, ["invert", "a.wav", "--model", str(recipe / exp),
+                                    "--out", "inv"])
+    assert res.exit_code == 0, res.output
+    assert np.isfinite(np.load(elsewhere / "inv" / "a.npy")).all()

@@ -75,10 +75,31 @@ def model_from_payload(payload: dict, source: str, *, load_ssl: bool = True) -> 
     return model.eval(), cfg, normaliser
 
 
+def locate_ssl_model(name: str, exp_dir: Path) -> str:
+    """Where the SSL model ``name`` of a trained experiment is.
+
+    Recipes train with paths relative to the recipe dir (``exp/ssl_tiny``). Used from anywhere
+    else (``sitool invert --model /path/to/recipe/exp/train_joint``), such a path is found
+    again relative to the experiment's ancestors; an absolute path, a path that exists from
+    here, or a hub id is returned as it is.
+    """
+    path = Path(name)
+    if path.is_absolute() or path.exists():
+        return name
+    for ancestor in exp_dir.resolve().parents:
+        if (ancestor / path).is_dir():
+            log.info("SSL model %s of %s: using %s", name, exp_dir, ancestor / path)
+            return str(ancestor / path)
+    return name
+
+
 def load_trained_model(exp_dir: str | os.PathLike, checkpoint: str = "best",
                        device: str | torch.device = "cpu", load_ssl: bool = True) -> TrainedModel:
     """Load ``exp_dir``'s ``best``/``last`` checkpoint (or a checkpoint file path)."""
     path = checkpoint_path(exp_dir, checkpoint)
     payload = load_checkpoint(path)
+    ssl = payload["config"].get("model", {}).get("ssl", {})
+    if ssl.get("model"):
+        ssl["model"] = locate_ssl_model(ssl["model"], Path(exp_dir))
     model, cfg, normaliser = model_from_payload(payload, str(path), load_ssl=load_ssl)
     return TrainedModel(model.to(device), cfg, normaliser, path, int(payload.get("epoch", 0)))
