@@ -17,6 +17,7 @@ import soundfile as sf
 from sitool.errors import SitoolError
 
 SAMPLE_RATE = 16000
+MIN_SSL_SAMPLES = 400  # 25 ms at 16 kHz: the SSL conv encoder's receptive field, the shortest input
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from sitool.audio import MIN_SSL_SAMPLES
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.models.batch import Batch
@@ -28,7 +29,6 @@ from sitool.training.batching import make_batches
 from sitool.training.data import collate
 from sitool.training.experiment import TrainedModel, load_trained_model
 
-MIN_SAMPLES = 400   # 25 ms: the SSL CNN's receptive field
 
 
 @dataclass
@@ -87,8 +87,8 @@ class Inverter:
         audio = np.asarray(audio)
         if audio.ndim != 1:
             raise SitoolError(f"audio #{index}: expected mono [samples], got shape {audio.shape}")
-        if audio.size < MIN_SAMPLES:
-            raise SitoolError(f"audio #{index}: {audio.size} samples; at least {MIN_SAMPLES} "
+        if audio.size < MIN_SSL_SAMPLES:
+            raise SitoolError(f"audio #{index}: {audio.size} samples; at least {MIN_SSL_SAMPLES} "
                               "(25 ms at 16 kHz) are needed")
         if not np.all(np.isfinite(audio)):
             raise SitoolError(f"audio #{index}: contains NaN or Inf samples")

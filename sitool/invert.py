@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from sitool.audio import SAMPLE_RATE, load_audio, write_audio
+from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import atomic_save_npy, atomic_write_text
@@ -103,7 +103,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                  device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
     """Invert every recording with the model of ``model_dir``; returns what was written per file."""
     paths = check_inputs(audio_paths, model_dir)
-    from sitool.inference import MIN_SAMPLES, load_inverter
+    from sitool.inference import load_inverter
 
     inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
     info = inverter.target_info
@@ -119,9 +119,9 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             results.append(outputs)
             continue
         signal = load_audio(path, SAMPLE_RATE, downmix=True)
-        if signal.size < MIN_SAMPLES:
+        if signal.size < MIN_SSL_SAMPLES:
             raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
-                              f"least {MIN_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
+                              f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
                               "(remove the file or give a longer recording)")
         result = inverter.invert(signal)
         if info is not None:
