@@ -97,6 +97,15 @@ def test_missing_model_is_one_clear_line(data3, tmp_path):
                                        str(data3), "--out", str(tmp_path / "y")])
     assert result.exit_code == 1
     assert result.output.startswith("error: SSL model 'no-such-org/no-such-model'")
+    # a path under an existing local dir is a local path: one line, no hub round trip
+    (tmp_path / "exp").mkdir()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        with pytest.raises(SitoolError, match=r"SSL model 'exp/ssl_tiny': no such dir under"):
+            _cache("exp/ssl_tiny", data3, tmp_path / "z")
+    finally:
+        os.chdir(cwd)
 
 
 def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):

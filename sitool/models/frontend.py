@@ -43,15 +43,9 @@ class SSLGeometry:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str) -> "SSLGeometry":
-        from transformers import AutoConfig
+        from sitool.ssl.encoder import load_ssl_config
 
-        try:
-            config = AutoConfig.from_pretrained(name_or_path)
-        except (OSError, ValueError) as e:
-            raise SitoolError(f"SSL model {name_or_path!r}: cannot read its config ({type(e).__name__}); "
-                              "it is made by stage 3 (sitool pretrain-ssl) or must be a local "
-                              "save_pretrained dir / cached HF id") from None
-        return cls.from_hf_config(config)
+        return cls.from_hf_config(load_ssl_config(name_or_path))
 
 
 def resolve_layers(layers: list[int] | None, num_layers: int, what: str = "ssl.layers") -> list[int]:

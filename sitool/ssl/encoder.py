@@ -37,6 +37,11 @@ def load_ssl_config(name_or_path: str | os.PathLike):
     if local.exists() and not (local / "config.json").is_file():
         raise SitoolError(f"{local}: not a transformers model dir (no config.json); "
                           "give a dir written by save_pretrained or an HF id")
+    if not local.exists() and len(local.parts) > 1 and Path(local.parts[0]).is_dir():
+        # "exp/ssl_tiny" where ./exp exists: a local path, not an HF id (no hub round trip)
+        raise SitoolError(f"SSL model {name_or_path!r}: no such dir under {Path.cwd()}; it is "
+                          "made by stage 3 (sitool pretrain-ssl), or give the right local dir "
+                          "or an HF id")
     try:
         config = AutoConfig.from_pretrained(name_or_path)
     except (OSError, ValueError) as e:
