@@ -202,6 +202,15 @@ class DataDir:
             raise SitoolError(f"{self.path / 'wav.scp'}: no entry for utterance {utt!r}")
         return load_audio(self.wav_scp[utt], SAMPLE_RATE)
 
+    def clean_speech(self, utt: str) -> np.ndarray:
+        """The clean speech as it is inside ``audio(utt)``: ``scale * clean`` for a noisy set's
+        row (the enhancement reference), the audio itself for a clean set."""
+        if utt in self.mix:
+            from sitool.noise.mixing import materialise_components
+
+            return materialise_components(self.mix[utt])[0]
+        return self.audio(utt)
+
     def target_array(self, utt: str) -> np.ndarray:
         """The utterance's un-normalised targets, float32 ``[frames, n_targets]``."""
         if utt not in self.tv_scp:

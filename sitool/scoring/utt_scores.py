@@ -190,17 +190,6 @@ def si_rows(decode: DecodeDir, utt: str, pairs: Sequence[tuple[int, int, str, st
     return rows
 
 
-def clean_reference(decode: DecodeDir, utt: str) -> np.ndarray:
-    """The clean speech of ``utt`` at 16 kHz as it is inside the mixture (``scale * clean``;
-    clean sets: the audio itself)."""
-    row = decode.data.mix.get(utt)
-    if row is None:
-        return decode.data.audio(utt)
-    from sitool.noise.mixing import materialise_components
-
-    return materialise_components(row)[0]
-
-
 def _audio_metrics(degraded: np.ndarray, clean: np.ndarray, where: str) -> dict:
     if abs(len(degraded) - len(clean)) > AUDIO_TOLERANCE_SAMPLES:
         raise SitoolError(f"{where}: {len(degraded)} samples but the clean reference has "
@@ -217,7 +206,7 @@ def enhanced_rows(decode: DecodeDir, utt: str) -> list[dict]:
     """The ``se_scores.tsv`` row of one utterance's enhanced audio."""
     path = decode.enhanced_scp[utt]
     enhanced = load_audio(path, SAMPLE_RATE)
-    scores = _audio_metrics(enhanced, clean_reference(decode, utt), path)
+    scores = _audio_metrics(enhanced, decode.data.clean_speech(utt), path)
     return [{**_condition_fields(decode, utt), "system": ENHANCED, **scores}]
 
 
@@ -225,7 +214,7 @@ def noisy_rows(decode: DecodeDir, utt: str) -> list[dict]:
     """The noisy-input row of one utterance (none for a clean utterance: it is its own reference)."""
     if utt not in decode.data.mix:
         return []
-    scores = _audio_metrics(decode.data.audio(utt), clean_reference(decode, utt),
+    scores = _audio_metrics(decode.data.audio(utt), decode.data.clean_speech(utt),
                             f"{decode.data.path}/mix.tsv ({utt})")
     return [{**_condition_fields(decode, utt), "system": NOISY, **scores}]
 

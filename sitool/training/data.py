@@ -160,7 +160,7 @@ class UtteranceDataset(Dataset):
         if self.needs.feats:
             item["feats"] = self.caches[k].load(utt, self.layers).astype(np.float32)
         if self.needs.clean_audio:
-            item["clean_wav"] = clean_reference(data, utt)
+            item["clean_wav"] = data.clean_speech(utt)
             if len(item["clean_wav"]) != samples:
                 raise SitoolError(f"{data.path}: clean reference of {utt!r} has "
                                   f"{len(item['clean_wav'])} samples, the input {samples}")
@@ -179,18 +179,6 @@ class UtteranceDataset(Dataset):
                 item["targets"] = self.normaliser.normalise(targets)
                 item["si_frames"] = min(predictable, len(targets))
         return item
-
-
-def clean_reference(data: DataDir, utt: str) -> np.ndarray:
-    """The clean speech as it appears in the input: ``scale * clean`` for a noisy set's row,
-    the audio itself for a clean set."""
-    row = data.mix.get(utt)
-    if row is None:
-        return data.audio(utt)
-    from sitool.noise.mixing import materialise_components
-
-    speech, _ = materialise_components(row)
-    return np.asarray(speech, dtype=np.float32)
 
 
 def _pad(arrays: Sequence[np.ndarray], axis: int = 0) -> torch.Tensor:
