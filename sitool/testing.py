@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -48,29 +49,39 @@ def toy_utterance(rng: np.random.Generator, seconds: float, rate: int = SAMPLE_R
     return audio, targets.astype(np.float32)
 
 
-def make_toy_data_dir(out: str | os.PathLike, num_utts: int = 4, num_speakers: int = 2,
-                      seed: int = 0, seconds: tuple[float, float] = (1.0, 1.6),
-                      prefix: str = "toy") -> Path:
-    """Write a complete clean data dir of ``num_utts`` toy utterances (audio + targets)."""
+def write_media_data_dir(out: str | os.PathLike,
+                         utterances: Sequence[tuple[str, str, np.ndarray, np.ndarray]],
+                         targets: TargetInfo) -> Path:
+    """Write ``(utt, speaker, audio, target array)`` items as a clean data dir ``out``; the
+    wav and .npy files go to ``<out>_media`` beside it."""
     out = Path(out)
-    rng = np.random.default_rng(seed)
     media = out.parent / f"{out.name}_media"
     utt2spk, utt2dur, wav_scp, tv_scp = {}, {}, {}, {}
-    for i in range(num_utts):
-        spk = f"{prefix}spk{i % num_speakers}"
-        utt = f"{spk}_{i:03d}"
-        dur = float(rng.uniform(*seconds))
-        audio, targets = toy_utterance(rng, dur)
+    for utt, spk, audio, array in utterances:
         wav = media / f"{utt}.wav"
         npy = media / f"{utt}.npy"
         write_audio(wav, audio)
-        atomic_save_npy(npy, targets)
+        atomic_save_npy(npy, array)
         utt2spk[utt] = spk
         utt2dur[utt] = len(audio) / SAMPLE_RATE
         wav_scp[utt] = str(wav.resolve())
         tv_scp[utt] = str(npy.resolve())
     return write_data_dir(out, utt2spk=utt2spk, utt2dur=utt2dur, wav_scp=wav_scp,
-                          tv_scp=tv_scp, targets=TOY_TARGETS)
+                          tv_scp=tv_scp, targets=targets)
+
+
+def make_toy_data_dir(out: str | os.PathLike, num_utts: int = 4, num_speakers: int = 2,
+                      seed: int = 0, seconds: tuple[float, float] = (1.0, 1.6),
+                      prefix: str = "toy") -> Path:
+    """Write a complete clean data dir of ``num_utts`` toy utterances (audio + targets)."""
+    rng = np.random.default_rng(seed)
+    utterances = []
+    for i in range(num_utts):
+        spk = f"{prefix}spk{i % num_speakers}"
+        dur = float(rng.uniform(*seconds))
+        audio, targets = toy_utterance(rng, dur)
+        utterances.append((f"{spk}_{i:03d}", spk, audio, targets))
+    return write_media_data_dir(out, utterances, TOY_TARGETS)
 
 
 def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int = 32,

@@ -33,14 +33,11 @@ def make_tv_data_dir(out: str | os.PathLike, num_utts: int = 3, seed: int = 0,
     The voicing track of the utterances whose index is in ``constant_voicing`` is constant
     (all voiced), to exercise the constant-reference rule.
     """
-    from sitool.testing import toy_utterance
+    from sitool.testing import toy_utterance, write_media_data_dir
 
-    out = Path(out)
     rng = np.random.default_rng(seed)
-    media = out.parent / f"{out.name}_media"
-    utt2spk, utt2dur, wav_scp, tv_scp = {}, {}, {}, {}
+    utterances = []
     for i in range(num_utts):
-        utt = f"spk{i % 2}_{i:03d}"
         audio, base = toy_utterance(rng, float(rng.uniform(1.0, 1.4)))
         frames = len(base)
         t = np.arange(frames) / 100.0
@@ -49,14 +46,8 @@ def make_tv_data_dir(out: str | os.PathLike, num_utts: int = 3, seed: int = 0,
                 0.5 + 0.5 * np.sin(2 * np.pi * 2.1 * t), 120 + 20 * np.sin(2 * np.pi * 0.7 * t),
                 np.ones(frames) if i in constant_voicing else (np.sin(2 * np.pi * 1.7 * t) > 0)]
         targets = np.stack(cols, axis=1).astype(np.float32)
-        write_audio(media / f"{utt}.wav", audio)
-        atomic_save_npy(media / f"{utt}.npy", targets)
-        utt2spk[utt] = f"spk{i % 2}"
-        utt2dur[utt] = len(audio) / SAMPLE_RATE
-        wav_scp[utt] = str((media / f"{utt}.wav").resolve())
-        tv_scp[utt] = str((media / f"{utt}.npy").resolve())
-    return write_data_dir(out, utt2spk=utt2spk, utt2dur=utt2dur, wav_scp=wav_scp,
-                          tv_scp=tv_scp, targets=TV_TARGETS)
+        utterances.append((f"spk{i % 2}_{i:03d}", f"spk{i % 2}", audio, targets))
+    return write_media_data_dir(out, utterances, TV_TARGETS)
 
 
 def with_correlation(ref: np.ndarray, rho: float, rng: np.random.Generator,
