@@ -305,9 +305,14 @@ def _write_shard(writer: _Writer, index: int, utts: Sequence[str], wavs: Sequenc
         write_yaml(paths["done"], done)
     except OSError as e:
         writer.remove(index)  # the partial shard goes at once
-        raise SitoolError(f"{paths['bin']}: cannot write the SSL cache ({e.strerror or e}); "
-                          f"free disk space or choose another --out, then rerun (the shards "
-                          f"done so far are kept)") from None
+        raise _write_error(paths["bin"], e) from None
+
+
+def _write_error(path: Path, error: OSError) -> SitoolError:
+    """One line for a write that failed (a full disk, no permission)."""
+    return SitoolError(f"{path}: cannot write the SSL cache ({error.strerror or error}); free "
+                       "disk space or choose another --out, then rerun (the shards done so far "
+                       "are kept)")
 
 
 def _measure_fidelity(encoder, wavs: Sequence[np.ndarray], layers: list[int],
@@ -542,10 +547,13 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     where = "" if job is None else f" (job {job}/{nj})"
     if _check_existing(writer, overwrite, None if job is None else own):
         return out_dir
-    writer.shard_dir.mkdir(parents=True, exist_ok=True)
     settings_path = out_dir / "settings.yaml"
-    if not settings_path.is_file() or read_yaml(settings_path) != settings:
-        write_yaml(settings_path, settings)
+    try:
+        writer.shard_dir.mkdir(parents=True, exist_ok=True)
+        if not settings_path.is_file() or read_yaml(settings_path) != settings:
+            write_yaml(settings_path, settings)
+    except OSError as e:
+        raise _write_error(settings_path, e) from None
 
     todo = [i for i in own if writer.finished(i) is None]
     _log_plan(writer, shards, own, todo, durations, info, where)
@@ -556,7 +564,11 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
         except BaseException:
             _remove_leftovers(writer, todo)
             raise
-    if not _finalize(writer, shards, info):
+    try:
+        complete = _finalize(writer, shards, info)
+    except OSError as e:
+        raise _write_error(out_dir / "meta.yaml", e) from None
+    if not complete:
         done = sum(writer.finished(i) is not None for i in all_shards)
         log.info("%s%s: this job's shards are done; %d of %d shards done overall. The last job "
                  "(or `%s` without --job) writes the index.", out_dir, where, done, len(shards),
