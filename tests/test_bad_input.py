@@ -79,7 +79,7 @@ import sitool.ssl.cache as cache_mod
 from sitool.audio import write_audio
 from sitool.cli import main
 from sitool.config import from_dict
-from sitool.datadir import DataDir
+from sitool.datadir import DataDir, spk2utt_table
 from sitool.decode import decode
 from sitool.errors import SitoolError
 from sitool.io import write_table
@@ -193,11 +193,8 @@ def test_utterance_missing_from_a_table_is_not_dropped_silently(world, tmp_path,
     src = make_toy_data_dir(tmp_path / "data" / "partial", num_utts=3, seed=5, prefix="pa")
     utt = DataDir(src).utts[1]
     _drop_line(src / table, utt)
-    if table == "utt2spk":
-        write_table(src / "spk2utt", {})  # keep spk2utt derived from the shortened utt2spk
-        data = DataDir(src)
-        from sitool.datadir import spk2utt_table
-        write_table(src / "spk2utt", spk2utt_table(data.utt2spk))
+    if table == "utt2spk":  # keep spk2utt derived from the shortened utt2spk
+        write_table(src / "spk2utt", spk2utt_table(DataDir(src).utt2spk))
     pattern = rf"partial/(wav.scp|utt2dur|tv.scp): .*1 utterance.*{utt}"
     with pytest.raises(SitoolError, match=pattern):
         mix_data_dir(src, world["noise"], tmp_path / "data" / "partial_noisy", seed=1,
