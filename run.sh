@@ -51,6 +51,22 @@ run_stage() {  # run_stage N: true when stage N is within --stage..--stop-stage
   [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]
 }
 
+need() {  # need K PATH...: stop with one line when a PATH (made by stage K) is missing
+  local made_by=$1 path how
+  shift
+  if [ "$made_by" -le 2 ]; then
+    how="stages 0-$made_by first: ./run.sh --stop-stage $made_by"
+  else
+    how="stage $made_by first: ./run.sh --stage $made_by --stop-stage $made_by"
+  fi
+  for path in "$@"; do
+    if [ ! -e "$path" ]; then
+      echo "run.sh: stage $current: $path: not found; run $how" >&2
+      exit 1
+    fi
+  done
+}
+
 overwrite_flag=()
 [ "$overwrite" = true ] && overwrite_flag=(--overwrite)
 mkdir -p "$exp/log"
@@ -80,6 +96,8 @@ fi
 
 if run_stage 2; then
   stage_start=$SECONDS
+  current=2
+  need 1 data/train data/dev data/test
   log "stage 2: noise ($local_dir/noise.sh) -> data/noise_*, data/{train_multi,dev_multi,test_noisy}"
   "$local_dir/noise.sh" --data data --seed "$seed" --log "$exp/log/stage2_noise.log" \
     --overwrite "$overwrite"
@@ -93,6 +111,8 @@ cached_sets=(data/train data/dev data/test data/train_multi data/dev_multi data/
 
 if run_stage 3; then
   stage_start=$SECONDS
+  current=3
+  need 2 "${cached_sets[@]}"
   if [ "$ssl_model" = "$exp/ssl_tiny" ]; then
     log "stage 3: pretrain the small SSL model -> $ssl_model (reused when finished)"
     pretrain_sets=(data/train)
@@ -112,6 +132,9 @@ fi
 
 if run_stage 4; then
   stage_start=$SECONDS
+  current=4
+  need 2 "${cached_sets[@]}"
+  for s in "${cached_sets[@]}"; do need 3 "$ssl_cache/$(basename "$s")"; done
   for m in $models; do
     log "stage 4: train $m ($conf_dir/train_$m.yaml) -> $exp/train_$m"
     overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
@@ -124,6 +147,9 @@ fi
 
 if run_stage 5; then
   stage_start=$SECONDS
+  current=5
+  need 2 data/test data/test_noisy
+  for m in $models; do need 4 "$exp/train_$m/checkpoints/best.pt"; done
   for m in $models; do
     log "stage 5: decode $m -> $exp/train_$m/decode/{test,test_noisy}"
     "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage5_decode_$m.JOB.log" -- \
@@ -135,6 +161,8 @@ fi
 
 if run_stage 6; then
   stage_start=$SECONDS
+  current=6
+  for m in $models; do need 5 "$exp/train_$m/decode/test" "$exp/train_$m/decode/test_noisy"; done
   log "stage 6: score -> RESULTS.md, $results_plots/"
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage6_score.JOB.log" -- \
     sitool score --exp-root "$exp" --nj "$nj" --job JOB "${overwrite_flag[@]}"

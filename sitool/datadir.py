@@ -33,6 +33,10 @@ from sitool.io import atomic_path, format_table, read_table, read_yaml, write_ya
 
 # How far the target track's duration (frames / frame_rate) may differ from the audio's.
 FRAME_TOLERANCE_S = 0.05
+# How far utt2dur may differ from the length of the audio really in the file.
+DURATION_TOLERANCE_S = 0.01
+# Tables that list every utterance of a data dir (each must have exactly utt2spk's keys).
+UTTERANCE_TABLES = ("wav.scp", "utt2dur", "tv.scp", "mix.tsv")
 
 CLEAN = "clean"
 
@@ -192,6 +196,39 @@ class DataDir:
             if not self.has(filename):
                 raise SitoolError(f"{self.path / filename}: missing; it is written by {made_by}")
 
+    def check_utterances(self) -> list[str]:
+        """The utterances, after checking that there are some and that every table listing
+        utterances (``UTTERANCE_TABLES``) has exactly those of utt2spk; one line otherwise."""
+        if not self.utts:
+            raise SitoolError(f"{self.path / 'utt2spk'}: no utterances (the file is empty); "
+                              f"prepare the data dir again")
+        expected = set(self.utts)
+        for filename in UTTERANCE_TABLES:
+            if not self.has(filename):
+                continue
+            keys = set(self.mix if filename == "mix.tsv" else self._table(filename))
+            extra, missing = sorted(keys - expected), sorted(expected - keys)
+            if extra:
+                raise SitoolError(f"{self.path / filename}: {len(extra)} utterance(s) not in "
+                                  f"utt2spk, e.g. {extra[0]!r}; add them to utt2spk or remove "
+                                  f"them (sitool validate-data {self.path} lists every problem)")
+            if missing:
+                raise SitoolError(f"{self.path / filename}: {len(missing)} utterance(s) of "
+                                  f"utt2spk missing, e.g. {missing[0]!r}; add them or remove "
+                                  f"them from utt2spk (sitool validate-data {self.path} lists "
+                                  "every problem)")
+        return self.utts
+
+    def check_duration(self, utt: str, samples: int) -> None:
+        """Fail unless ``samples`` (the audio really read, 16 kHz) agrees with utt2dur."""
+        listed = self.utt2dur.get(utt)
+        real = samples / SAMPLE_RATE
+        if listed is not None and abs(real - listed) > DURATION_TOLERANCE_S:
+            raise SitoolError(f"{self.path / 'utt2dur'}: {utt}: utt2dur says {listed:.3f} s but "
+                              f"the audio lasts {real:.3f} s (a file shorter than its header "
+                              f"claims, or a stale utt2dur); fix the data dir (sitool "
+                              f"validate-data {self.path})")
+
     def audio(self, utt: str) -> np.ndarray:
         """The utterance's audio at 16 kHz mono float32 (noisy sets: materialised mixture)."""
         if utt in self.mix:
@@ -222,6 +259,17 @@ class DataDir:
         if row is None:
             return CLEAN_CONDITION
         return Condition(row.category, row.noise_type, float(row.snr_db))
+
+
+def target_length_problem(npy: str | os.PathLike, frames: int, frame_rate: float,
+                          audio_dur: float) -> str | None:
+    """The problem when a target track of ``frames`` frames does not last as long as the
+    audio (tolerance FRAME_TOLERANCE_S + one frame), else None."""
+    target_dur = frames / frame_rate
+    if abs(target_dur - audio_dur) <= FRAME_TOLERANCE_S + 1 / frame_rate:
+        return None
+    return (f"{npy}: {frames} frames at {frame_rate:g} Hz = {target_dur:.3f} s but the audio "
+            f"lasts {audio_dur:.3f} s (tolerance {FRAME_TOLERANCE_S * 1000:.0f} ms + 1 frame)")
 
 
 def load_target_file(path: str | os.PathLike, info: TargetInfo | None = None) -> np.ndarray:

@@ -61,6 +61,10 @@ def _cache_usable(inverter: Inverter, data: DataDir) -> Path | None:
     except SitoolError as e:
         log.warning("%s: not using the SSL cache (%s)", data.path, e)
         return None
+    try:
+        cache.check_data(data)  # features of other audio would give silently wrong outputs
+    except SitoolError as e:
+        raise SitoolError(f"{e} (or decode from the audio with --no-cache)") from None
     if any(u not in cache for u in data.utts):
         log.warning("%s: cache %s lacks some utterances; running the SSL on the fly", data.path, path)
         return None
@@ -221,7 +225,9 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
     if len(set(names)) != len(names):
         raise SitoolError(f"data dirs with the same set name would share a decode dir: {names}")
     for d in data_dirs:
-        DataDir(d).require("utt2spk", "utt2dur")
+        data = DataDir(d)
+        data.require("utt2spk", "utt2dur")
+        data.check_utterances()
     inverter = load_inverter(exp_dir, checkpoint, device, batch_seconds)
     outs = []
     jobs = range(1, nj + 1) if job is None else [job]

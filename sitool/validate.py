@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from sitool.audio import audio_info
-from sitool.datadir import FRAME_TOLERANCE_S, DataDir, TargetInfo, load_target_file
+from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, audio_info
+from sitool.datadir import (DURATION_TOLERANCE_S, DataDir, TargetInfo, load_target_file,
+                            target_length_problem)
 from sitool.errors import SitoolError
 from sitool.io import read_table
 
@@ -45,9 +46,12 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     """Return every contract violation found in the data dir at ``path`` (empty when valid).
 
     Checks: required files exist; every table is sorted with the same keys as utt2spk;
-    spk2utt agrees with utt2spk; audio is readable, mono and lasts as long as utt2dur says;
-    targets file is well formed; each target array has the named columns, finite values and
-    a duration within FRAME_TOLERANCE_S of the audio.
+    spk2utt agrees with utt2spk; audio (a noisy set: each mixture, as long as its clean
+    audio) is readable, mono and lasts as long as utt2dur says, and no utterance is shorter
+    than the SSL receptive field (MIN_SSL_SAMPLES); targets file is well formed; each target
+    array has the named columns, finite values and a duration within FRAME_TOLERANCE_S of the
+    audio. ``check_audio=False`` reads no audio (durations then come from utt2dur) but still
+    checks that the files of mix.tsv rows exist.
     """
     path = Path(path)
     if not path.is_dir():
@@ -68,6 +72,9 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     if utt2spk is None:
         return problems
     utts = set(utt2spk)
+    if not utts:
+        problems.append(f"{path / 'utt2spk'}: no utterances (the file is empty)")
+        return problems
     tables: dict[str, dict[str, str]] = {}
     for filename in KEYED_TABLES:
         if not (path / filename).is_file():
@@ -126,13 +133,24 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
 
     wav_scp = tables.get("wav.scp", {})
     tv_scp = tables.get("tv.scp", {})
+    found: dict[str, bool] = {}
+    clean_lengths: dict[str, float | None] = {}
     for utt in tqdm(sorted(utts), desc=f"validate {path.name}", disable=not progress,
                     leave=False):
         audio_dur = durations.get(utt)
         if check_audio and utt in wav_scp:
             audio_dur = _check_audio(wav_scp[utt], utt, durations.get(utt), problems)
-        elif check_audio and utt in mix:
-            problems.extend(_check_mix_row(mix[utt]))
+        elif utt in mix:
+            missing = _check_mix_row(mix[utt], found)
+            problems.extend(missing)
+            if check_audio and not missing:
+                audio_dur = _check_mixture_length(mix[utt], durations.get(utt), clean_lengths,
+                                                  problems)
+        if audio_dur is not None and audio_dur * SAMPLE_RATE < MIN_SSL_SAMPLES:
+            problems.append(f"{utt}: lasts {audio_dur * 1000:.1f} ms, shorter than the SSL "
+                            f"receptive field ({MIN_SSL_SAMPLES} samples = "
+                            f"{MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms at 16 kHz); "
+                            "drop it from the data dir")
         if utt in tv_scp:
             _check_targets(tv_scp[utt], utt, info, audio_dur, problems)
     return problems
@@ -149,18 +167,40 @@ def _check_audio(wav: str, utt: str, listed_dur: float | None, problems: list[st
         return None
     if header.channels != 1:
         problems.append(f"{utt}: {wav}: {header.channels} channels, expected mono")
-    duration = header.frames / header.samplerate
-    if listed_dur is not None and abs(duration - listed_dur) > 0.01:
+    duration = header.frames / header.samplerate  # libsndfile: what a WAV really holds
+    if listed_dur is not None and abs(duration - listed_dur) > DURATION_TOLERANCE_S:
         problems.append(f"{utt}: utt2dur says {listed_dur:.3f} s but {wav} lasts {duration:.3f} s")
     return duration
 
 
-def _check_mix_row(row) -> list[str]:
+def _check_mix_row(row, found: dict[str, bool]) -> list[str]:
+    """The row's clean and noise files exist (``found`` caches the answer per file)."""
     problems = []
     for what, file in (("clean audio", row.clean_path), ("noise", row.noise_file)):
-        if not Path(file).is_file():
+        if file not in found:
+            found[file] = Path(file).is_file()
+        if not found[file]:
             problems.append(f"{row.utt}: {what} {file} not found (mix.tsv)")
     return problems
+
+
+def _check_mixture_length(row, listed_dur: float | None, clean_lengths: dict[str, float | None],
+                          problems: list[str]) -> float | None:
+    """The mixture lasts as long as its clean audio really does; compare that with utt2dur."""
+    if row.clean_path not in clean_lengths:
+        try:
+            header = audio_info(row.clean_path)
+            clean_lengths[row.clean_path] = header.frames / header.samplerate
+        except SitoolError as e:
+            problems.append(f"{row.utt}: {e}")
+            clean_lengths[row.clean_path] = None
+    duration = clean_lengths[row.clean_path]
+    if duration is not None and listed_dur is not None and \
+            abs(duration - listed_dur) > DURATION_TOLERANCE_S:
+        problems.append(f"{row.utt}: utt2dur says {listed_dur:.3f} s but the mixture lasts "
+                        f"{duration:.3f} s (its clean audio {row.clean_path}); remake the set "
+                        "with sitool mix --overwrite")
+    return duration
 
 
 def _check_targets(npy: str, utt: str, info: TargetInfo | None, audio_dur: float | None,
@@ -176,10 +216,6 @@ def _check_targets(npy: str, utt: str, info: TargetInfo | None, audio_dur: float
         problems.append(f"{utt}: {npy}: {len(bad_rows)} non-finite value(s) (NaN/Inf), first in "
                         f"{name} at frame {bad_rows[0]}")
     if info is not None and audio_dur is not None:
-        target_dur = array.shape[0] / info.frame_rate
-        if abs(target_dur - audio_dur) > FRAME_TOLERANCE_S + 1 / info.frame_rate:
-            problems.append(
-                f"{utt}: {npy}: {array.shape[0]} frames at {info.frame_rate:g} Hz = "
-                f"{target_dur:.3f} s but the audio lasts {audio_dur:.3f} s "
-                f"(tolerance {FRAME_TOLERANCE_S * 1000:.0f} ms + 1 frame)"
-            )
+        problem = target_length_problem(npy, array.shape[0], info.frame_rate, audio_dur)
+        if problem:
+            problems.append(f"{utt}: {problem}")

@@ -125,7 +125,7 @@ def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):
         _cache(models["wavlm"], data3, out)
     shards = out / "shards"
     assert (shards / "shard-00001.done").is_file()
-    assert (shards / "shard-00002.bin.partial").is_file()  # the half-written shard
+    assert not (shards / "shard-00002.bin.partial").exists()  # an error removes it at once
     assert not (out / "meta.yaml").exists()
     with pytest.raises(SitoolError, match=r"incomplete \(1 of 3 shards done.*`sitool cache-ssl "
                                           r"--ssl-model \S+ \S+/set3 --out \S+/resumed`"):

@@ -6,7 +6,8 @@
 #
 # Every variable set before sourcing is an option: --stage 3 (or --stage=3) sets $stage,
 # and dashes in option names map to underscores (--stop-stage sets $stop_stage). An option
-# whose variable was never set is an error naming it. --help prints each option with its
+# whose variable was never set is an error naming it. An option whose default is true or
+# false is boolean: any other value is an error (as in Kaldi's parse_options.sh). --help prints each option with its
 # default and the comment after it, taken from the calling script's own text.
 # Positional arguments are left in "$@".
 
@@ -51,6 +52,13 @@ while [ $# -gt 0 ]; do
     echo "$_po_script: unknown option $_po_name (see --help)" >&2
     exit 1
   fi
+  case ${!_po_var} in
+    true|false)
+      if [ "$_po_value" != true ] && [ "$_po_value" != false ]; then
+        echo "$_po_script: option $_po_name takes true or false, got '$_po_value'" >&2
+        exit 1
+      fi ;;
+  esac
   printf -v "$_po_var" '%s' "$_po_value"
 done
 unset _po_name _po_value _po_var

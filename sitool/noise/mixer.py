@@ -28,8 +28,8 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from sitool.audio import SAMPLE_RATE, write_audio
-from sitool.datadir import DataDir, PhoneSegment, write_data_dir
+from sitool.audio import SAMPLE_RATE, audio_duration, write_audio
+from sitool.datadir import DURATION_TOLERANCE_S, DataDir, PhoneSegment, write_data_dir
 from sitool.errors import SitoolError
 from sitool.noise.mixing import (CATEGORIES, MixRow, format_mix_tsv, load_clean,
                                  load_noise_range, materialise, mix_signals, noise_segment)
@@ -227,13 +227,33 @@ def write_mixture_audio(rows: Sequence[MixRow], audio_dir: Path, overwrite: bool
     return wav_scp
 
 
+def real_durations(src: DataDir, rows: Sequence[MixRow]) -> dict[str, float]:
+    """``clean_utt -> seconds`` of the clean audio really in each file (a mixture lasts as
+    long); a warning names the utterances whose utt2dur says otherwise."""
+    durations: dict[str, float] = {}
+    for row in rows:
+        if row.clean_utt not in durations:
+            durations[row.clean_utt] = audio_duration(row.clean_path)
+    listed = src.utt2dur
+    wrong = sorted(u for u, d in durations.items()
+                   if abs(d - listed.get(u, d)) > DURATION_TOLERANCE_S)
+    if wrong:
+        log.warning("%s: %d utterance(s) last other than utt2dur says (e.g. %s: %.3f s, not "
+                    "%.3f s); the noisy set gets the real durations. Check the clean set: "
+                    "sitool validate-data %s", src.path, len(wrong), wrong[0],
+                    durations[wrong[0]], listed[wrong[0]], src.path)
+    return durations
+
+
 def write_noisy_dir(src: DataDir, rows: Sequence[MixRow], out: str | os.PathLike,
                     wav_scp: dict[str, str] | None = None,
                     settings: dict | None = None) -> Path:
-    """The noisy data dir: utt2spk/utt2dur/tv.scp/targets/text/phones.ctm of the clean
-    utterances re-keyed to the noisy ids, plus mix.tsv (and wav.scp when given)."""
+    """The noisy data dir: utt2spk/tv.scp/targets/text/phones.ctm of the clean utterances
+    re-keyed to the noisy ids, utt2dur from the real audio, plus mix.tsv (and wav.scp when
+    given)."""
     utt2spk = {r.utt: src.utt2spk[r.clean_utt] for r in rows}
-    utt2dur = {r.utt: src.utt2dur[r.clean_utt] for r in rows}
+    durations = real_durations(src, rows)
+    utt2dur = {r.utt: durations[r.clean_utt] for r in rows}
     tv_scp = {r.utt: src.tv_scp[r.clean_utt] for r in rows} if src.tv_scp else None
     text = {r.utt: src.text[r.clean_utt] for r in rows} if src.text else None
     phones: dict[str, list[PhoneSegment]] | None = None
@@ -265,6 +285,13 @@ def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str 
     if data.has("mix.tsv"):
         raise SitoolError(f"{data.path}: already a noisy set (has mix.tsv); mix a clean set")
     data.require("utt2spk", "utt2dur", "wav.scp")
+    data.check_utterances()
+    if write_audio_files:
+        audio_dir = Path(audio_dir) if audio_dir else out.parent / f"{out.name}_audio"
+        if audio_dir.resolve().is_relative_to(out.resolve()):
+            raise SitoolError(f"--audio-dir {audio_dir} is inside {out}, which is replaced as a "
+                              f"whole when it is written; put the audio beside it (default: "
+                              f"{out.parent / (out.name + '_audio')})")
     noise = noise_by_type(read_noise_dir(noise_dir), types)
     check_talkers_not_speakers(noise, data)
     utts = select_utts(data, num_utts)
@@ -272,9 +299,10 @@ def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str 
         rows = grid_rows(data, noise, utts, list(snrs), seed, progress)
     else:
         rows = draw_rows(data, noise, utts, per_utt, snr_range, seed, progress)
+    if not rows:
+        raise SitoolError(f"{data.path}: no mixtures to write (no utterances selected)")
     wav_scp = None
     if write_audio_files:
-        audio_dir = Path(audio_dir) if audio_dir else out.parent / f"{out.name}_audio"
         wav_scp = write_mixture_audio(rows, audio_dir, overwrite, progress)
     settings = {
         "src": str(src), "noise": str(noise_dir), "seed": seed,

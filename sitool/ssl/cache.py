@@ -14,7 +14,9 @@ Shards are fixed by the data (consecutive sorted utterances, ``shard_seconds`` o
 not by the number of jobs, so ``--nj N --job J`` jobs write disjoint shard files whose union is
 the same cache an unsharded run writes, and a run can be resumed with another ``--nj``. A shard
 is written to ``.bin.partial`` and renamed when complete; its ``.done`` marker comes last, so a
-killed run leaves only whole shards (kept) and at most one partial file per job (redone).
+killed run leaves only whole shards (kept) and at most one partial file per job (redone); a
+run that fails with an error removes its partial shard at once, and when no shard is done,
+its ``settings.yaml`` too, so nothing is left to block the next run.
 Whichever job finds every shard done assembles ``index.tsv`` and ``meta.yaml``; running
 ``sitool cache-ssl`` again without ``--job`` does the same (and only that, when nothing is left).
 """
@@ -120,11 +122,22 @@ def model_stamp(ssl_model: str) -> str:
 
 
 def data_stamp(data: DataDir) -> str:
-    """Fingerprint of what determines a data dir's audio: its wav.scp, mix.tsv and utt2dur."""
+    """Fingerprint of what determines a data dir's audio: its wav.scp, mix.tsv and utt2dur,
+    and the size and modification time of every audio file they name (so audio made again
+    in place, at the same paths and of the same length, changes it too)."""
     parts = []
     for name in ("utt2dur", "wav.scp", "mix.tsv"):
         if data.has(name):
             parts.append(name.encode() + (data.path / name).read_bytes())
+    files = set(data.wav_scp.values())
+    for row in data.mix.values():
+        files.update((row.clean_path, row.noise_file))
+    for file in sorted(files):
+        try:
+            stat = os.stat(file)
+            parts.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        except OSError:
+            parts.append(f"{file}:missing".encode())
     return _sha1(*parts)[:16]
 
 
@@ -231,6 +244,7 @@ def _load_shard_audio(data: DataDir, utts: Sequence[str], min_samples: int) -> l
     wavs = []
     for utt in utts:
         wav = data.audio(utt)
+        data.check_duration(utt, len(wav))
         if wav.ndim != 1:
             raise SitoolError(f"{data.path}: utterance {utt!r}: audio must be mono, got shape "
                               f"{wav.shape}")
@@ -266,27 +280,39 @@ def _write_shard(writer: _Writer, index: int, utts: Sequence[str], wavs: Sequenc
     writer.remove(index)
     sha = hashlib.sha256()
     rows, offset, size = [], 0, 0
-    with open(paths["partial"], "wb") as f:
-        for batch in batch_by_length([len(w) for w in wavs], batch_seconds):
-            states = extract_hidden_states(encoder, [wavs[i] for i in batch], layers, autocast)
-            for i, state in zip(batch, states):
-                block = _to_storage(state, dtype, utts[i])
-                data = block.tobytes()
-                f.write(data)
-                sha.update(data)
-                size += len(data)
-                rows.append((utts[i], offset, block.shape[1]))
-                offset += block.shape[1]
-                progress.update(1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(paths["partial"], paths["bin"])
-    atomic_write_text(paths["tsv"], "".join(f"{u}\t{o}\t{n}\n" for u, o, n in rows))
-    done = {"shard": index, "utts": len(rows), "frames": offset, "bytes": size,
-            "sha256": sha.hexdigest(), "settings_hash": writer.hash}
-    if fidelity is not None:
-        done["autocast_fidelity"] = fidelity
-    write_yaml(paths["done"], done)
+    try:
+        with open(paths["partial"], "wb") as f:
+            for batch in batch_by_length([len(w) for w in wavs], batch_seconds):
+                states = extract_hidden_states(encoder, [wavs[i] for i in batch], layers,
+                                               autocast)
+                for i, state in zip(batch, states):
+                    block = _to_storage(state, dtype, utts[i])
+                    data = block.tobytes()
+                    f.write(data)
+                    sha.update(data)
+                    size += len(data)
+                    rows.append((utts[i], offset, block.shape[1]))
+                    offset += block.shape[1]
+                    progress.update(1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(paths["partial"], paths["bin"])
+        atomic_write_text(paths["tsv"], "".join(f"{u}\t{o}\t{n}\n" for u, o, n in rows))
+        done = {"shard": index, "utts": len(rows), "frames": offset, "bytes": size,
+                "sha256": sha.hexdigest(), "settings_hash": writer.hash}
+        if fidelity is not None:
+            done["autocast_fidelity"] = fidelity
+        write_yaml(paths["done"], done)
+    except OSError as e:
+        writer.remove(index)  # the partial shard goes at once
+        raise _write_error(paths["bin"], e) from None
+
+
+def _write_error(path: Path, error: OSError) -> SitoolError:
+    """One line for a write that failed (a full disk, no permission)."""
+    return SitoolError(f"{path}: cannot write the SSL cache ({error.strerror or error}); free "
+                       "disk space or choose another --out, then rerun (the shards done so far "
+                       "are kept)")
 
 
 def _measure_fidelity(encoder, wavs: Sequence[np.ndarray], layers: list[int],
@@ -395,7 +421,7 @@ def _check_existing(writer: _Writer, overwrite: bool, own: Sequence[int] | None)
         raise SitoolError(f"{out_dir}: an SSL cache made with other settings is there (differs "
                           f"in: {', '.join(_differences(old, writer.settings)) or 'format'}); "
                           "pass --overwrite to redo it or choose another --out")
-    if old and old.get("settings_hash") != writer.hash:
+    if old and old.get("settings_hash") != writer.hash and any(writer.shard_dir.glob("*.done")):
         raise SitoolError(f"{out_dir}: a partial SSL cache with other settings is there "
                           f"(differs in: {', '.join(_differences(old, writer.settings))}); pass "
                           "--overwrite to start again")
@@ -483,9 +509,7 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     layers = parse_layers(layers)
     data = DataDir(data_dir)
     data.require("utt2spk", "utt2dur", made_by="sitool prepare (or sitool mix for noisy sets)")
-    utts = data.utts
-    if not utts:
-        raise SitoolError(f"{data.path}/utt2spk: no utterances to cache")
+    utts = data.check_utterances()
     durations = data.utt2dur
     missing = [u for u in utts if u not in durations]
     if missing:
@@ -523,22 +547,48 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     where = "" if job is None else f" (job {job}/{nj})"
     if _check_existing(writer, overwrite, None if job is None else own):
         return out_dir
-    writer.shard_dir.mkdir(parents=True, exist_ok=True)
     settings_path = out_dir / "settings.yaml"
-    if not settings_path.is_file() or read_yaml(settings_path) != settings:
-        write_yaml(settings_path, settings)
+    try:
+        writer.shard_dir.mkdir(parents=True, exist_ok=True)
+        if not settings_path.is_file() or read_yaml(settings_path) != settings:
+            write_yaml(settings_path, settings)
+    except OSError as e:
+        raise _write_error(settings_path, e) from None
 
     todo = [i for i in own if writer.finished(i) is None]
     _log_plan(writer, shards, own, todo, durations, info, where)
     if todo:
-        _extract_shards(writer, data, shards, todo, str(ssl_model), chosen, batch_seconds,
-                        autocast, device, progress, where)
-    if not _finalize(writer, shards, info):
+        try:
+            _extract_shards(writer, data, shards, todo, str(ssl_model), chosen, batch_seconds,
+                            autocast, device, progress, where)
+        except BaseException:
+            _remove_leftovers(writer, todo)
+            raise
+    try:
+        complete = _finalize(writer, shards, info)
+    except OSError as e:
+        raise _write_error(out_dir / "meta.yaml", e) from None
+    if not complete:
         done = sum(writer.finished(i) is not None for i in all_shards)
         log.info("%s%s: this job's shards are done; %d of %d shards done overall. The last job "
                  "(or `%s` without --job) writes the index.", out_dir, where, done, len(shards),
                  settings["command"])
     return out_dir
+
+
+def _remove_leftovers(writer: _Writer, todo: Sequence[int]) -> None:
+    """After a failed run: remove the partial shards of ``todo``; when no shard at all is
+    done, remove settings.yaml and the empty dirs too, so nothing blocks the next run."""
+    for index in todo:
+        writer.paths(index)["partial"].unlink(missing_ok=True)
+    if any(writer.shard_dir.glob("*.done")):
+        return
+    (writer.out_dir / "settings.yaml").unlink(missing_ok=True)
+    for folder in (writer.shard_dir, writer.out_dir):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: files that are not ours
+            break
 
 
 def _hours(seconds: float) -> str:
@@ -603,6 +653,18 @@ class SSLCache:
         self.utts: list[str] = sorted(self._index)
         self._maps: dict[int, np.memmap] = {}
         self._pid = os.getpid()
+
+    def check_data(self, data: DataDir) -> None:
+        """Fail unless this cache was made from the audio ``data`` holds now (the data
+        fingerprint of meta.yaml, see :func:`data_stamp`)."""
+        stamp = data_stamp(data)
+        if self.meta.get("data_stamp") != stamp:
+            raise SitoolError(
+                f"{self.path}: SSL cache made from other audio than {data.path} holds now "
+                f"(data fingerprint {self.meta.get('data_stamp')} when cached, {stamp} now: "
+                f"wav.scp, mix.tsv, utt2dur or the audio files changed); cache it again: "
+                f"sitool cache-ssl --ssl-model {self.meta.get('ssl_model')} {data.path} "
+                f"--out {self.path.parent} --overwrite")
 
     def _missing_message(self) -> str:
         settings_path = self.path / "settings.yaml"

@@ -373,9 +373,16 @@ def evaluate(predictor: MaskedPredictor, valid: Sequence[Utterance], config: Pre
 
 
 def _check_work_dir(work: Path, config: PretrainConfig) -> None:
-    """A partial run in ``work`` must have been started with the same config."""
+    """A partial run in ``work`` must have been started with the same config, once it has a
+    checkpoint; before that (a run that failed early) its leftovers are cleared."""
     saved = work / "config.yaml"
     if saved.is_file() and read_yaml(saved) != to_dict(config):
+        if not (work / "checkpoints" / "last.pt").is_file():
+            log.info("%s: the earlier run there stopped before its first epoch ended; starting "
+                     "afresh with this config", work)
+            (work / "clusters.npy").unlink(missing_ok=True)  # possibly of the other config
+            saved.unlink()
+            return
         raise SitoolError(f"{work}: a partial pretraining with another config is there; pass "
                           "--overwrite to start again (or another --out)")
 
@@ -501,7 +508,12 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     checkpoint = work / "checkpoints" / "last.pt"
     history: list[dict] = []
     if checkpoint.is_file():
-        state = torch.load(checkpoint, weights_only=True)
+        try:
+            state = torch.load(checkpoint, weights_only=True)
+        except Exception as e:  # torch raises several types for damaged files
+            raise SitoolError(f"{checkpoint}: unreadable checkpoint ({type(e).__name__}: {e}); "
+                              "the file is damaged (cut short?): rerun with --overwrite to "
+                              "pretrain again from scratch") from None
         predictor.load_state_dict(state["predictor"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

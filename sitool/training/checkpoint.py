@@ -45,21 +45,32 @@ def set_rng_state(state: dict) -> None:
     random.setstate((p[0], tuple(p[1]), p[2]))
 
 
+DAMAGED_FIX = ("train again (sitool train ... --overwrite) or pick the other checkpoint "
+               "(--checkpoint best|last)")
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
-    """Write ``payload`` atomically (a kill never leaves a truncated checkpoint)."""
+    """Write ``payload`` atomically and durably: into a temporary file that is flushed to
+    disk, then renamed onto ``path``, so a kill or a crash mid-save leaves the last good
+    checkpoint in place, never a truncated one."""
     payload = {"format": FORMAT, **payload}
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
+def load_checkpoint(path: str | os.PathLike, fix: str = DAMAGED_FIX) -> dict:
+    """Read a checkpoint; a damaged file is one line ending in ``fix`` (what to do)."""
     path = Path(path)
     if not path.is_file():
         raise SitoolError(f"{path}: checkpoint not found; it is written by sitool train")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for corrupt/unsafe files
-        raise SitoolError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e})") from None
+        raise SitoolError(f"{path}: unreadable checkpoint ({type(e).__name__}: {e}); the file "
+                          f"is damaged (cut short?): {fix}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SitoolError(f"{path}: not a sitool checkpoint of format {FORMAT}")
     return payload

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sitool.datadir import DataDir
+from sitool.audio import SAMPLE_RATE
+from sitool.datadir import DataDir, target_length_problem
 from sitool.errors import SitoolError
 from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
@@ -77,6 +78,9 @@ class CleanFeatureLookup:
         self.caches = [open_cache(d) for d in cache_dirs]
         self.layer = layer
         for cache in self.caches:
+            made_from = Path(str(cache.meta.get("data_dir", "")))
+            if made_from.is_dir():
+                cache.check_data(DataDir(made_from))
             if layer not in cache.layers:
                 raise SitoolError(f"{cache.path}: layer {layer} (se.ssl_target_layer) not cached")
 
@@ -112,9 +116,11 @@ class UtteranceDataset(Dataset):
             data.require("utt2spk", "utt2dur")
             if needs.targets:
                 data.require("tv.scp", "targets")
+            data.check_utterances()
             if needs.feats:
                 cache = open_cache(Path(cache_root) / data.name)
                 check_cache(cache, ssl_model, self.layers, ssl_dim)
+                cache.check_data(data)
                 absent = [u for u in data.utts if u not in cache]
                 if absent:
                     raise SitoolError(f"{cache.path}: {len(absent)} utterance(s) of {data.path} "
@@ -157,6 +163,7 @@ class UtteranceDataset(Dataset):
             samples = len(item["wav"])
             if samples < 400:
                 raise SitoolError(f"{data.path}: utterance {utt!r} is shorter than 25 ms")
+            data.check_duration(utt, samples)
         if self.needs.feats:
             item["feats"] = self.caches[k].load(utt, self.layers).astype(np.float32)
         if self.needs.clean_audio:
@@ -176,6 +183,11 @@ class UtteranceDataset(Dataset):
                 targets = data.target_array(utt)[:, self.columns]
                 if not np.all(np.isfinite(targets)):
                     raise SitoolError(f"{data.tv_scp[utt]}: targets contain NaN or Inf")
+                seconds = samples / SAMPLE_RATE if samples is not None else data.utt2dur[utt]
+                problem = target_length_problem(data.tv_scp[utt], len(targets), rate, seconds)
+                if problem:  # a wrong frame rate would otherwise train misaligned
+                    raise SitoolError(f"{problem}; fix the targets or their frame_rate "
+                                      f"(sitool validate-data {data.path})")
                 item["targets"] = self.normaliser.normalise(targets)
                 item["si_frames"] = min(predictable, len(targets))
         return item

@@ -81,7 +81,8 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 def prepare_exp_dir(out: Path, resolved: dict, command: str, overwrite: bool) -> None:
     """Rank 0: (re)create ``out``; write ``cmd`` (appended) and ``config.yaml``.
 
-    An existing experiment with a different config is an error (resume needs the same one).
+    An existing experiment with a different config is an error (resume needs the same one),
+    once it has a checkpoint: a run that failed before its first epoch ended never blocks.
     """
     config_path = out / "config.yaml"
     if overwrite and out.exists():
@@ -91,7 +92,12 @@ def prepare_exp_dir(out: Path, resolved: dict, command: str, overwrite: bool) ->
         old = _flatten(read_yaml(config_path))
         new = _flatten(resolved)
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if diff:
+        if diff and not (out / "checkpoints" / "last.pt").is_file():
+            log.info("%s: the earlier run there stopped before its first epoch ended; starting "
+                     "afresh with this config", out)
+            config_path.unlink()
+            (out / "checkpoints" / "best.pt").unlink(missing_ok=True)
+        elif diff:
             shown = ", ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in diff[:4])
             raise SitoolError(f"{config_path}: this experiment was trained with another config "
                               f"({shown}); pass --overwrite to retrain, or use another --out")
@@ -302,7 +308,9 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
 def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> Path:
     last_path = out / "checkpoints" / "last.pt"
     best_path = out / "checkpoints" / "best.pt"
-    resume = load_checkpoint(last_path) if last_path.is_file() else None
+    fix = ("rerun with --overwrite to train again from scratch (until then best.pt, if "
+           "readable, still decodes: sitool decode --checkpoint best)")
+    resume = load_checkpoint(last_path, fix) if last_path.is_file() else None
     if resume is not None and resume.get("finished"):
         log.info("%s: training already finished at epoch %d (best dev score %.4f at epoch %d); "
                  "--overwrite retrains", out, resume["epoch"], resume["best_score"],
@@ -315,6 +323,8 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     m = cfg.model
     train_dirs = [DataDir(d) for d in cfg.data.train_sets]
     dev_dirs = [DataDir(d) for d in cfg.data.dev_sets]
+    for data in train_dirs + dev_dirs:
+        data.check_utterances()
     normaliser, columns = None, []
     if m.has_si:
         info, columns = target_info(train_dirs + dev_dirs, cfg.data.targets)
