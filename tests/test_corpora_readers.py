@@ -98,6 +98,29 @@ def test_mocha_reader_units_rate_labels(tmp_path):
     assert rec.text == "dh ax"
 
 
+def test_mocha_headerless_ascii_ema_variant_is_read_and_named(tmp_path, caplog):
+    # issue 13 item 13: .ema files circulating without the EST header, as an ASCII body
+    est = mocha.load(mocha.find(fixtures.make_mocha_corpus(tmp_path / "est",
+                                                           speakers=("fsew0",),
+                                                           utts_per_speaker=1))[0])
+    root = fixtures.make_mocha_corpus(tmp_path / "ascii", speakers=("fsew0",),
+                                      utts_per_speaker=2, ema_format="ascii")
+    caplog.set_level("INFO")
+    refs = mocha.find(root)
+    assert "2 headerless ASCII" in caplog.text
+    rec = mocha.load(refs[0])
+    assert rec.rate == pytest.approx(500.0, rel=1e-4)
+    for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):          # same values as the EST file
+        np.testing.assert_allclose(rec.sensors[name], est.sensors[name], atol=1e-4)
+    np.testing.assert_allclose(rec.reference["UI"], 0.0)
+    assert [s.phone for s in rec.phones] == ["sil", "dh", "ax", "breath"]
+    bad = refs[1].paths["ema"]
+    bad.write_text(bad.read_text() + "0.5 1 2 3\n")
+    with pytest.raises(SitoolError, match=r"fsew0_002\.ema:\d+: 4 values; a headerless ASCII "
+                                          r"track needs 22"):
+        mocha.load(refs[1])
+
+
 def test_mocha_unknown_channel_name_is_an_error_naming_it(tmp_path):
     times = np.arange(50) / 500.0
     channels = [c.replace("tt_x", "tip_x") for c in fixtures.MOCHA_CHANNELS]

@@ -133,8 +133,20 @@ def mocha_frame(sensors: dict[str, np.ndarray]) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def write_headerless_ema(path: str | os.PathLike, times: np.ndarray, values: np.ndarray) -> Path:
+    """The headerless ASCII ``.ema`` variant: per line time, flag 1, then the channels."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.column_stack([times, np.ones(len(times)), values])
+    path.write_text("".join(" ".join(f"{v:.4f}" for v in row) + "\n" for row in frames))
+    return path
+
+
 def make_mocha_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("fsew0", "msak0"),
-                      utts_per_speaker: int = 3, seconds: float = 1.2, seed: int = 0) -> Path:
+                      utts_per_speaker: int = 3, seconds: float = 1.2, seed: int = 0,
+                      ema_format: str = "est") -> Path:
+    """MOCHA-TIMIT files; ``ema_format`` "est" (EST Track, big-endian binary) or "ascii"
+    (the headerless ASCII variant)."""
     root = Path(root)
     for s, spk in enumerate(speakers):
         folder = root / f"{spk}_v1.1"
@@ -143,7 +155,11 @@ def make_mocha_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("fsew0
             rate = 500.0
             times = np.arange(int(seconds * rate)) / rate
             sensors = fake_articulation(times, seed + 100 * s + i)
-            write_est_track(folder / f"{stem}.ema", times, MOCHA_CHANNELS, mocha_frame(sensors))
+            if ema_format == "ascii":
+                write_headerless_ema(folder / f"{stem}.ema", times, mocha_frame(sensors))
+            else:
+                write_est_track(folder / f"{stem}.ema", times, MOCHA_CHANNELS,
+                                mocha_frame(sensors))
             write_audio(folder / f"{stem}.wav", fake_audio(seconds, seed + i))
             (folder / f"{stem}.lab").write_text(
                 f"0.000 0.200 sil\n0.200 0.500 dh\n0.500 0.800 ax\n0.800 {seconds:.3f} breath\n")
