@@ -275,6 +275,19 @@ def test_xrmb_reader_units_sentinel_and_palate(tmp_path):
     np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
 
 
+@pytest.mark.parametrize("palate_name", ["PAL.DAT", "{spk}_pal.dat", "{spk}_PAL.DAT"])
+def test_xrmb_palate_file_names_and_a_warning_when_none(tmp_path, caplog, palate_name):
+    # issue 13 item 14: public copies name the traces <spk>_pal.dat / <spk>_pha.dat
+    root = fixtures.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11", "jw12"),
+                                     utts_per_speaker=1, palate_name=palate_name)
+    palates = xrmb.palates(root, ["jw11", "jw12"])
+    assert set(palates) == {"jw11"}                        # the pharynx trace is not taken
+    np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "no palate trace for speaker jw12" in warning.getMessage()
+    assert "TTCD and TBCD by tens of mm" in warning.getMessage()
+
+
 def test_xrmb_malformed_row(tmp_path):
     (tmp_path / "jw11_tp001.txy").write_text("0 1 2\n")
     fixtures.write_audio(tmp_path / "jw11_tp001.wav", fixtures.fake_audio(0.1))

@@ -282,7 +282,11 @@ def xrmb_rows(times: np.ndarray, sensors: dict[str, np.ndarray],
 def make_xrmb_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("jw11", "jw12", "jw13"),
                      utts_per_speaker: int = 2, seconds: float = 1.0, seed: int = 0,
                      palate_for: Sequence[str] = ("jw11",),
-                     missing: dict[str, slice] | None = None) -> Path:
+                     missing: dict[str, slice] | None = None,
+                     palate_name: str = "PAL.DAT") -> Path:
+    """XRMB ``.txy`` + ``.wav`` per task; speakers in ``palate_for`` get a palate trace named
+    ``palate_name`` (``{spk}`` is the speaker, e.g. ``"{spk}_pal.dat"``) and a pharynx trace
+    (``PHA.DAT`` or ``{spk}_pha.dat`` alike, which the reader must not take for the palate)."""
     root = Path(root)
     rate = 145.6
     for s, spk in enumerate(speakers):
@@ -296,7 +300,9 @@ def make_xrmb_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("jw11",
             write_audio(folder / f"{stem}.wav", fake_audio(seconds, seed + i))
         if spk in palate_for:
             rows = "".join(f"{int(round(x * 1000))} {int(round(y * 1000))}\n" for x, y in PALATE)
-            (folder / "PAL.DAT").write_text("palate trace\n" + rows)
+            (folder / palate_name.format(spk=spk)).write_text("palate trace\n" + rows)
+            pharynx = palate_name.format(spk=spk).replace("PAL", "PHA").replace("pal", "pha")
+            (folder / pharynx).write_text("pharynx trace\n-60000 -20000\n-62000 -40000\n")
     return root
 
 
