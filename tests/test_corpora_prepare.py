@@ -135,6 +135,31 @@ def test_length_mismatch_and_unreadable_files_are_counted_skips(tmp_path):
     assert not (tmp_path / "strict" / "train").exists()
 
 
+def test_phone_alignments_are_trimmed_with_the_audio_and_validated(tmp_path):
+    # issue 13 item 17: audio trimmed to the articulatory data, phones.ctm kept running past it
+    root = fixtures.make_mocha_corpus(tmp_path / "raw", speakers=("fsew0",), utts_per_speaker=1)
+    folder = root / "fsew0_v1.1"
+    fixtures.write_audio(folder / "fsew0_001.wav", fixtures.fake_audio(1.5))   # EMA: 1.2 s
+    (folder / "fsew0_001.lab").write_text("0.000 0.200 sil\n0.200 0.900 dh\n0.900 1.300 ax\n"
+                                          "1.300 1.500 breath\n")
+    split = SplitRule(split_file=tmp_path / "split")
+    (tmp_path / "split").write_text("fsew0_001 train\n")
+    prepare_corpus(mocha.READER, root, tmp_path / "data", split,
+                   PrepareOptions(targets="ema", source_features=False))
+    data = DataDir(tmp_path / "data" / "train")
+    assert data.utt2dur["fsew0_001"] == pytest.approx(1.2, abs=0.01)      # audio trimmed
+    phones = data.phones["fsew0_001"]
+    assert [s.phone for s in phones] == ["sil", "dh", "ax"]                 # 'breath' after the end
+    assert phones[-1].end == pytest.approx(data.utt2dur["fsew0_001"], abs=1e-3)
+    assert validate_data_dir(data.path, progress=False) == []
+    # validation flags alignments that run past the audio
+    (data.path / "phones.ctm").write_text("fsew0_001 1 0.0000 0.9000 sil\n"
+                                          "fsew0_001 1 0.9000 0.6000 ax\n")
+    (problem,) = validate_data_dir(data.path, progress=False)
+    assert "phones.ctm: fsew0_001: alignment ends at 1.500 s" in problem
+    assert "audio lasts 1.200 s" in problem
+
+
 def test_nothing_is_written_when_no_utterance_is_usable(tmp_path):
     from scipy.io import savemat
 
