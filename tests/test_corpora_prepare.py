@@ -262,3 +262,31 @@ def test_cli_prepare_xrmb_and_errors(tmp_path):
     bad = runner.invoke(main, ["prepare", "mocha", "--root", str(root), "--out",
                                str(tmp_path / "m")])
     assert bad.exit_code == 1 and "error: " in bad.output and "no .ema files" in bad.output
+
+
+@pytest.mark.parametrize("layout", ["ag501", "ag500"])
+def test_cli_prepare_carstens_both_layouts(tmp_path, layout):
+    # issue 13 item 15: `sitool prepare carstens` for AG500/AG501 .pos files
+    root = fixtures.make_carstens_corpus(tmp_path / "raw", layout=layout, utts_per_speaker=1,
+                                         seconds=0.8)
+    result = CliRunner().invoke(main, ["prepare", "carstens", "--root", str(root), "--out",
+                                       str(tmp_path / "data"), "--targets", "ema",
+                                       "--no-source-features", "--test-speakers", "S03",
+                                       "--dev-speakers", "S02"])
+    assert result.exit_code == 0, result.output
+    assert "skipped 0" in result.output
+    assert_valid(tmp_path / "data", ["train", "dev", "test"])
+    data = DataDir(tmp_path / "data" / "train")
+    assert data.utts == ["S01_0001"] and len(data.targets.names) == 12
+    targets = data.target_array("S01_0001")
+    assert targets.shape == (80, 12)                       # 0.8 s at 100 Hz
+    truth = fixtures.fake_articulation(np.arange(80) / 100.0, seed=1)
+    # the files' x points backwards: once oriented, x is forwards again (mm)
+    np.testing.assert_allclose(targets[5:-5, 0], truth["UL"][5:-5, 0], atol=0.05)
+    np.testing.assert_allclose(targets[5:-5, 11], truth["TD"][5:-5, 1], atol=0.2)
+    tv = CliRunner().invoke(main, ["prepare", "carstens", "--root", str(root), "--out",
+                                   str(tmp_path / "tv"), "--no-source-features",
+                                   "--test-speakers", "S03", "--dev-speakers", "S02"])
+    assert tv.exit_code == 0, tv.output
+    la = DataDir(tmp_path / "tv" / "train").target_array("S01_0001")[:, 0]
+    np.testing.assert_allclose(la[5:-5], (truth["UL"][:, 1] - truth["LL"][:, 1])[5:-5], atol=0.05)

@@ -329,3 +329,70 @@ def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n")
     with pytest.raises(SitoolError, match="wav: directory not found"):
         generic.make_reader(root).find(root)
+
+
+# ------------------------------------------------------------------------------ Carstens
+
+@pytest.mark.parametrize("layout,rate", [("ag501", 250.0), ("ag500", 200.0)])
+def test_carstens_pos_layouts_channels_and_axes(tmp_path, caplog, layout, rate):
+    from sitool.corpora import carstens
+
+    root = fixtures.make_carstens_corpus(tmp_path / "c", layout=layout, speakers=("S01", "S02"),
+                                         utts_per_speaker=1)
+    caplog.set_level("INFO")
+    reader = carstens.make_reader(root)
+    refs = reader.find(root)
+    assert [(r.utt, r.speaker) for r in refs] == [("S01_0001", "S01"), ("S02_0001", "S02")]
+    assert f"2 {layout.upper()}" in caplog.text                  # which layout was found
+    pos = carstens.read_pos(refs[0].paths["pos"])
+    assert pos.data.shape[1:] == ({"ag501": 16, "ag500": 12}[layout], 7)
+    rec = reader.load(refs[0])
+    assert rec.rate == pytest.approx(rate)
+    truth = fixtures.fake_articulation(rec.times, seed=1)
+    for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):           # (x, z); x points backwards
+        np.testing.assert_allclose(rec.sensors[name][:, 0], -truth[name][:, 0], atol=1e-4)
+        np.testing.assert_allclose(rec.sensors[name][:, 1], truth[name][:, 1], atol=1e-4)
+    np.testing.assert_allclose(rec.reference["UI"], 0.0)
+    assert reader.lp_reference == "UI"
+
+
+def test_carstens_ag501_bytes_are_what_the_format_says(tmp_path):
+    samples = np.arange(2 * 16 * 7, dtype=np.float32).reshape(2, 16, 7)
+    path = fixtures.write_pos(tmp_path / "a.pos", samples, "ag501", 250.0)
+    blob = path.read_bytes()
+    assert blob.startswith(b"AG50xDATA_V003\n00004096\nNumberOfChannels=16\n")
+    assert len(blob) == 4096 + 2 * 16 * 7 * 4
+    assert blob[4096:4100] == struct.pack("<f", 0.0) and blob[4100:4104] == struct.pack("<f", 1.0)
+
+
+def test_carstens_bad_files_and_config(tmp_path):
+    from sitool.corpora import carstens
+
+    root = fixtures.make_carstens_corpus(tmp_path / "c", speakers=("S01",), utts_per_speaker=2)
+    reader = carstens.make_reader(root)
+    first, second = reader.find(root)
+    pos = first.paths["pos"]
+    pos.write_bytes(pos.read_bytes()[:-10])
+    with pytest.raises(SitoolError, match=r"0001\.pos: truncated or corrupt AG501"):
+        reader.load(first)
+    second.paths["pos"].write_bytes(b"AG50xDATA_V002\n00004096\n" + b" " * 4072)
+    with pytest.raises(SitoolError, match=r"0002\.pos: Carstens header version 'AG50xDATA_V002'"):
+        reader.load(second)
+    second.paths["pos"].write_bytes(b"RIFF" + bytes(99))
+    with pytest.raises(SitoolError, match="not an AG501 file either"):
+        reader.load(second)
+    (root / "carstens.yaml").write_text("sensors: {UL: 20, LL: 6, TT: 1, TD: 3}\n")
+    fixtures.write_pos(pos, fixtures.carstens_samples(
+        fixtures.fake_articulation(np.arange(50) / 250.0), 16))
+    with pytest.raises(SitoolError, match=r"carstens\.yaml: sensors\.UL is channel 20 but .* "
+                                          "has 16 channels"):
+        carstens.make_reader(root).load(first)
+    (root / "carstens.yaml").write_text("sensors: {UL: 5}\nfront_bak: x\n")
+    with pytest.raises(SitoolError, match="did you mean 'front_back'"):
+        carstens.make_reader(root)
+    (root / "carstens.yaml").write_text("sensors: {UL: 0}\n")
+    with pytest.raises(SitoolError, match="channel 0 must be a channel number >= 1"):
+        carstens.make_reader(root)
+    (root / "carstens.yaml").unlink()
+    with pytest.raises(SitoolError, match="carstens.yaml: Carstens corpus description not found"):
+        carstens.make_reader(root)

@@ -1,4 +1,4 @@
-"""Real articulatory corpus -> ``data/{train,dev,test}`` (stage 1 for MOCHA, mngu0, HPRC, XRMB, generic).
+"""Real articulatory corpus -> ``data/{train,dev,test}`` (stage 1 for every real corpus).
 
 ``prepare_corpus(reader, root, out, split, options)`` runs two passes over the corpus:
 
@@ -8,7 +8,8 @@
    ``sitool.articulation.resample``), and matched against the audio's duration (a mismatch
    up to ``FRAME_TOLERANCE_S`` is kept; up to ``options.max_length_mismatch_s`` the longer
    side is trimmed - the targets directly, the audio by writing a trimmed copy; more drops
-   the utterance). Phone labels are cut to the audio that is kept (``within_audio``). Unreadable files are a counted skip (``options.strict``: an error).
+   the utterance). Phone labels are cut to the audio that is kept (``within_audio``).
+   Unreadable files are a counted skip (``options.strict``: an error).
 2. Per speaker: the axes are oriented (x forwards, y up), the palate is the corpus' trace or
    estimated from the tongue sensors' upper envelope, and the LP origin is the upper-incisor
    sensor where the corpus has one. Then each utterance's targets are computed - tract
