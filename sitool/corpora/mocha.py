@@ -21,7 +21,8 @@ EMA channels: ``<coil>_x`` (front-back) and ``<coil>_y`` (vertical) for ui (uppe
 li (lower incisor), ul, ll (lips), tt, tb, td (tongue tip, blade, dorsum), v (velum) and
 bn (bridge of nose); two further channels are named ``*``. Units: 1/100 mm (the MOCHAtools
 reader by Qin & Carreira-Perpinan divides by 100 to get mm; not confirmed from the corpus'
-own documentation, so check LA ranges on your copy: lips closed ~ 0-10 mm, open ~ 10-25 mm).
+own documentation, so check LA on your copy: at lip closure ~15-20 mm on EMA data; see
+docs/corpora.md, "Sanity check: lip aperture").
 
 Two ``.ema`` variants circulate and both are read (told apart per file by the first line;
 ``find`` logs how many of each it found): the EST Track files of the release (header
