@@ -153,6 +153,28 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
                             "drop it from the data dir")
         if utt in tv_scp:
             _check_targets(tv_scp[utt], utt, info, audio_dur, problems)
+    problems.extend(_check_alignments(path, data, durations))
+    return problems
+
+
+ALIGNMENT_SLACK_S = 0.01      # phones.ctm may end this much past the audio (rounding)
+
+
+def _check_alignments(path: Path, data: DataDir, durations: dict[str, float]) -> list[str]:
+    """phones.ctm: every utterance's alignment ends within its audio (utt2dur)."""
+    if not (path / "phones.ctm").is_file():
+        return []
+    try:
+        phones = data.phones
+    except (SitoolError, ValueError) as e:
+        return [f"{path / 'phones.ctm'}: unreadable ({e})"]
+    problems = []
+    for utt, segments in sorted(phones.items()):
+        end = max((s.end for s in segments), default=0.0)
+        if utt in durations and end > durations[utt] + ALIGNMENT_SLACK_S:
+            problems.append(f"{path / 'phones.ctm'}: {utt}: alignment ends at {end:.3f} s but "
+                            f"the audio lasts {durations[utt]:.3f} s (utt2dur); cut the "
+                            "segments to the audio (sitool prepare does)")
     return problems
 
 

@@ -143,3 +143,33 @@ def test_source_features_track_f0_voicing_and_noise():
     assert out[in_noise, 2].mean() > 2 * out[in_noise, 1].mean()
     assert np.all(out[in_silence, 1:] < 0.05)
     assert np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("mains_hz,f0_min", [(60.0, 60.0), (50.0, 45.0)])
+def test_source_features_ignore_mains_hum(mains_hz, f0_min):
+    # issue 13 item 16: real recordings carry 50/60 Hz hum (+ harmonics); the tracker must not
+    # lock onto it in silence and fricatives, nor lose the voice's F0
+    rate = 16000
+    seg = int(0.5 * rate)
+    t = np.arange(seg) / rate
+    f0 = 65.0 + 50.0 * t                                       # a low voice: 65 -> 90 Hz
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = 0.3 * sum(np.sin(h * phase) / h for h in range(1, 10))
+    noise = np.random.default_rng(0).normal(0, 0.1, seg)
+    audio = np.concatenate([np.zeros(seg), voiced, noise, np.zeros(seg)])
+    tt = np.arange(len(audio)) / rate
+    hum = 0.03 * (np.sin(2 * np.pi * mains_hz * tt) + 0.3 * np.sin(4 * np.pi * mains_hz * tt + 1)
+                  + 0.1 * np.sin(6 * np.pi * mains_hz * tt))
+    clean = source_features(audio, rate, n_frames=200, f0_min=f0_min)
+    out = source_features(audio + hum, rate, n_frames=200, f0_min=f0_min)
+    frames = np.arange(200) / 100.0
+    silence, tail = frames < 0.45, frames > 1.55
+    in_voiced = (frames > 0.55) & (frames < 0.95)
+    in_noise = (frames > 1.05) & (frames < 1.45)
+    truth = 65.0 + 50.0 * (frames[in_voiced] - 0.5)
+    assert np.max(np.abs(out[in_voiced, 0] - truth) / truth) < 0.02
+    # silence holds the voiced neighbours' F0 as without hum, not the mains frequency
+    np.testing.assert_allclose(out[silence | tail, 0], clean[silence | tail, 0], rtol=0.03)
+    assert np.all(np.abs(out[silence | tail, 0] - mains_hz) > 5.0)
+    assert np.all(out[silence | tail, 1] < 0.05)               # the hum is not voicing
+    assert out[in_noise, 2].mean() > 2 * out[in_noise, 1].mean()

@@ -135,6 +135,31 @@ def test_length_mismatch_and_unreadable_files_are_counted_skips(tmp_path):
     assert not (tmp_path / "strict" / "train").exists()
 
 
+def test_phone_alignments_are_trimmed_with_the_audio_and_validated(tmp_path):
+    # issue 13 item 17: audio trimmed to the articulatory data, phones.ctm kept running past it
+    root = fixtures.make_mocha_corpus(tmp_path / "raw", speakers=("fsew0",), utts_per_speaker=1)
+    folder = root / "fsew0_v1.1"
+    fixtures.write_audio(folder / "fsew0_001.wav", fixtures.fake_audio(1.5))   # EMA: 1.2 s
+    (folder / "fsew0_001.lab").write_text("0.000 0.200 sil\n0.200 0.900 dh\n0.900 1.300 ax\n"
+                                          "1.300 1.500 breath\n")
+    split = SplitRule(split_file=tmp_path / "split")
+    (tmp_path / "split").write_text("fsew0_001 train\n")
+    prepare_corpus(mocha.READER, root, tmp_path / "data", split,
+                   PrepareOptions(targets="ema", source_features=False))
+    data = DataDir(tmp_path / "data" / "train")
+    assert data.utt2dur["fsew0_001"] == pytest.approx(1.2, abs=0.01)      # audio trimmed
+    phones = data.phones["fsew0_001"]
+    assert [s.phone for s in phones] == ["sil", "dh", "ax"]                 # 'breath' after the end
+    assert phones[-1].end == pytest.approx(data.utt2dur["fsew0_001"], abs=1e-3)
+    assert validate_data_dir(data.path, progress=False) == []
+    # validation flags alignments that run past the audio
+    (data.path / "phones.ctm").write_text("fsew0_001 1 0.0000 0.9000 sil\n"
+                                          "fsew0_001 1 0.9000 0.6000 ax\n")
+    (problem,) = validate_data_dir(data.path, progress=False)
+    assert "phones.ctm: fsew0_001: alignment ends at 1.500 s" in problem
+    assert "audio lasts 1.200 s" in problem
+
+
 def test_nothing_is_written_when_no_utterance_is_usable(tmp_path):
     from scipy.io import savemat
 
@@ -237,3 +262,31 @@ def test_cli_prepare_xrmb_and_errors(tmp_path):
     bad = runner.invoke(main, ["prepare", "mocha", "--root", str(root), "--out",
                                str(tmp_path / "m")])
     assert bad.exit_code == 1 and "error: " in bad.output and "no .ema files" in bad.output
+
+
+@pytest.mark.parametrize("layout", ["ag501", "ag500"])
+def test_cli_prepare_carstens_both_layouts(tmp_path, layout):
+    # issue 13 item 15: `sitool prepare carstens` for AG500/AG501 .pos files
+    root = fixtures.make_carstens_corpus(tmp_path / "raw", layout=layout, utts_per_speaker=1,
+                                         seconds=0.8)
+    result = CliRunner().invoke(main, ["prepare", "carstens", "--root", str(root), "--out",
+                                       str(tmp_path / "data"), "--targets", "ema",
+                                       "--no-source-features", "--test-speakers", "S03",
+                                       "--dev-speakers", "S02"])
+    assert result.exit_code == 0, result.output
+    assert "skipped 0" in result.output
+    assert_valid(tmp_path / "data", ["train", "dev", "test"])
+    data = DataDir(tmp_path / "data" / "train")
+    assert data.utts == ["S01_0001"] and len(data.targets.names) == 12
+    targets = data.target_array("S01_0001")
+    assert targets.shape == (80, 12)                       # 0.8 s at 100 Hz
+    truth = fixtures.fake_articulation(np.arange(80) / 100.0, seed=1)
+    # the files' x points backwards: once oriented, x is forwards again (mm)
+    np.testing.assert_allclose(targets[5:-5, 0], truth["UL"][5:-5, 0], atol=0.05)
+    np.testing.assert_allclose(targets[5:-5, 11], truth["TD"][5:-5, 1], atol=0.2)
+    tv = CliRunner().invoke(main, ["prepare", "carstens", "--root", str(root), "--out",
+                                   str(tmp_path / "tv"), "--no-source-features",
+                                   "--test-speakers", "S03", "--dev-speakers", "S02"])
+    assert tv.exit_code == 0, tv.output
+    la = DataDir(tmp_path / "tv" / "train").target_array("S01_0001")[:, 0]
+    np.testing.assert_allclose(la[5:-5], (truth["UL"][:, 1] - truth["LL"][:, 1])[5:-5], atol=0.05)

@@ -98,6 +98,29 @@ def test_mocha_reader_units_rate_labels(tmp_path):
     assert rec.text == "dh ax"
 
 
+def test_mocha_headerless_ascii_ema_variant_is_read_and_named(tmp_path, caplog):
+    # issue 13 item 13: .ema files circulating without the EST header, as an ASCII body
+    est = mocha.load(mocha.find(fixtures.make_mocha_corpus(tmp_path / "est",
+                                                           speakers=("fsew0",),
+                                                           utts_per_speaker=1))[0])
+    root = fixtures.make_mocha_corpus(tmp_path / "ascii", speakers=("fsew0",),
+                                      utts_per_speaker=2, ema_format="ascii")
+    caplog.set_level("INFO")
+    refs = mocha.find(root)
+    assert "2 headerless ASCII" in caplog.text
+    rec = mocha.load(refs[0])
+    assert rec.rate == pytest.approx(500.0, rel=1e-4)
+    for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):          # same values as the EST file
+        np.testing.assert_allclose(rec.sensors[name], est.sensors[name], atol=1e-4)
+    np.testing.assert_allclose(rec.reference["UI"], 0.0)
+    assert [s.phone for s in rec.phones] == ["sil", "dh", "ax", "breath"]
+    bad = refs[1].paths["ema"]
+    bad.write_text(bad.read_text() + "0.5 1 2 3\n")
+    with pytest.raises(SitoolError, match=r"fsew0_002\.ema:\d+: 4 values; a headerless ASCII "
+                                          r"track needs 22"):
+        mocha.load(refs[1])
+
+
 def test_mocha_unknown_channel_name_is_an_error_naming_it(tmp_path):
     times = np.arange(50) / 500.0
     channels = [c.replace("tt_x", "tip_x") for c in fixtures.MOCHA_CHANNELS]
@@ -252,6 +275,19 @@ def test_xrmb_reader_units_sentinel_and_palate(tmp_path):
     np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
 
 
+@pytest.mark.parametrize("palate_name", ["PAL.DAT", "{spk}_pal.dat", "{spk}_PAL.DAT"])
+def test_xrmb_palate_file_names_and_a_warning_when_none(tmp_path, caplog, palate_name):
+    # issue 13 item 14: public copies name the traces <spk>_pal.dat / <spk>_pha.dat
+    root = fixtures.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11", "jw12"),
+                                     utts_per_speaker=1, palate_name=palate_name)
+    palates = xrmb.palates(root, ["jw11", "jw12"])
+    assert set(palates) == {"jw11"}                        # the pharynx trace is not taken
+    np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "no palate trace for speaker jw12" in warning.getMessage()
+    assert "TTCD and TBCD by tens of mm" in warning.getMessage()
+
+
 def test_xrmb_malformed_row(tmp_path):
     (tmp_path / "jw11_tp001.txy").write_text("0 1 2\n")
     fixtures.write_audio(tmp_path / "jw11_tp001.wav", fixtures.fake_audio(0.1))
@@ -293,3 +329,70 @@ def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n")
     with pytest.raises(SitoolError, match="wav: directory not found"):
         generic.make_reader(root).find(root)
+
+
+# ------------------------------------------------------------------------------ Carstens
+
+@pytest.mark.parametrize("layout,rate", [("ag501", 250.0), ("ag500", 200.0)])
+def test_carstens_pos_layouts_channels_and_axes(tmp_path, caplog, layout, rate):
+    from sitool.corpora import carstens
+
+    root = fixtures.make_carstens_corpus(tmp_path / "c", layout=layout, speakers=("S01", "S02"),
+                                         utts_per_speaker=1)
+    caplog.set_level("INFO")
+    reader = carstens.make_reader(root)
+    refs = reader.find(root)
+    assert [(r.utt, r.speaker) for r in refs] == [("S01_0001", "S01"), ("S02_0001", "S02")]
+    assert f"2 {layout.upper()}" in caplog.text                  # which layout was found
+    pos = carstens.read_pos(refs[0].paths["pos"])
+    assert pos.data.shape[1:] == ({"ag501": 16, "ag500": 12}[layout], 7)
+    rec = reader.load(refs[0])
+    assert rec.rate == pytest.approx(rate)
+    truth = fixtures.fake_articulation(rec.times, seed=1)
+    for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):           # (x, z); x points backwards
+        np.testing.assert_allclose(rec.sensors[name][:, 0], -truth[name][:, 0], atol=1e-4)
+        np.testing.assert_allclose(rec.sensors[name][:, 1], truth[name][:, 1], atol=1e-4)
+    np.testing.assert_allclose(rec.reference["UI"], 0.0)
+    assert reader.lp_reference == "UI"
+
+
+def test_carstens_ag501_bytes_are_what_the_format_says(tmp_path):
+    samples = np.arange(2 * 16 * 7, dtype=np.float32).reshape(2, 16, 7)
+    path = fixtures.write_pos(tmp_path / "a.pos", samples, "ag501", 250.0)
+    blob = path.read_bytes()
+    assert blob.startswith(b"AG50xDATA_V003\n00004096\nNumberOfChannels=16\n")
+    assert len(blob) == 4096 + 2 * 16 * 7 * 4
+    assert blob[4096:4100] == struct.pack("<f", 0.0) and blob[4100:4104] == struct.pack("<f", 1.0)
+
+
+def test_carstens_bad_files_and_config(tmp_path):
+    from sitool.corpora import carstens
+
+    root = fixtures.make_carstens_corpus(tmp_path / "c", speakers=("S01",), utts_per_speaker=2)
+    reader = carstens.make_reader(root)
+    first, second = reader.find(root)
+    pos = first.paths["pos"]
+    pos.write_bytes(pos.read_bytes()[:-10])
+    with pytest.raises(SitoolError, match=r"0001\.pos: truncated or corrupt AG501"):
+        reader.load(first)
+    second.paths["pos"].write_bytes(b"AG50xDATA_V002\n00004096\n" + b" " * 4072)
+    with pytest.raises(SitoolError, match=r"0002\.pos: Carstens header version 'AG50xDATA_V002'"):
+        reader.load(second)
+    second.paths["pos"].write_bytes(b"RIFF" + bytes(99))
+    with pytest.raises(SitoolError, match="not an AG501 file either"):
+        reader.load(second)
+    (root / "carstens.yaml").write_text("sensors: {UL: 20, LL: 6, TT: 1, TD: 3}\n")
+    fixtures.write_pos(pos, fixtures.carstens_samples(
+        fixtures.fake_articulation(np.arange(50) / 250.0), 16))
+    with pytest.raises(SitoolError, match=r"carstens\.yaml: sensors\.UL is channel 20 but .* "
+                                          "has 16 channels"):
+        carstens.make_reader(root).load(first)
+    (root / "carstens.yaml").write_text("sensors: {UL: 5}\nfront_bak: x\n")
+    with pytest.raises(SitoolError, match="did you mean 'front_back'"):
+        carstens.make_reader(root)
+    (root / "carstens.yaml").write_text("sensors: {UL: 0}\n")
+    with pytest.raises(SitoolError, match="channel 0 must be a channel number >= 1"):
+        carstens.make_reader(root)
+    (root / "carstens.yaml").unlink()
+    with pytest.raises(SitoolError, match="carstens.yaml: Carstens corpus description not found"):
+        carstens.make_reader(root)

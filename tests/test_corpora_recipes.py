@@ -1,4 +1,4 @@
-"""recipes/{xrmb,hprc,mocha,mngu0,usctimit,TEMPLATE}: layout, hooks run by run.sh, configs load."""
+"""recipes/{xrmb,hprc,mocha,mngu0,usctimit,carstens,TEMPLATE}: layout, hooks run by run.sh, configs load."""
 
 import os
 import shutil
@@ -12,11 +12,11 @@ from sitool.datadir import DataDir
 from sitool.training.config import load_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "usctimit", "TEMPLATE"]
+RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "usctimit", "carstens", "TEMPLATE"]
 HOOKS = ["corpus.sh", "data.sh", "noise.sh"]
 MAKERS = {"xrmb": fixtures.make_xrmb_corpus, "hprc": fixtures.make_hprc_corpus,
           "mocha": fixtures.make_mocha_corpus, "mngu0": fixtures.make_mngu0_corpus,
-          "usctimit": fixtures.make_usctimit_corpus,
+          "usctimit": fixtures.make_usctimit_corpus, "carstens": fixtures.make_carstens_corpus,
           "TEMPLATE": fixtures.make_generic_corpus}
 
 
@@ -72,3 +72,34 @@ def test_stage1_hook_prepares_the_corpus_through_run_sh(tmp_path):
     assert result.returncode == 0, result.stderr
     assert [len(DataDir(recipe / "data" / s).utts) for s in ("train", "dev", "test")] == [8, 1, 1]
     assert (recipe / "exp" / "log" / "stage1_prepare.log").is_file()
+
+
+CORPUS_MEANING = {"xrmb": ".txy", "hprc": ".mat", "mocha": ".ema", "mngu0": ".ema",
+                  "usctimit": ".mat", "carstens": ".pos", "TEMPLATE": "generic.yaml"}
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_recipe_help_shows_its_own_defaults_and_corpus_meaning(name):
+    # issue 13 item 18: recipes/<name>/run.sh --help printed the top-level defaults
+    # (--corpus corpus/synth "where stage 0 writes the synthetic corpus", --ssl-model [])
+    result = subprocess.run(["bash", str(ROOT / "recipes" / name / "run.sh"), "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()
+             if line.startswith("  --")}
+    assert lines["--ssl-model"].endswith("[microsoft/wavlm-large]")
+    assert lines["--local-dir"].endswith("[local]") and lines["--conf-dir"].endswith("[conf]")
+    corpus = lines["--corpus"]
+    assert "synthetic" not in corpus and "corpus/synth" not in corpus
+    assert CORPUS_MEANING[name] in corpus and corpus.endswith("[corpus]")
+    assert "unused" in lines["--num-utts"]
+    assert f"recipes/{name}" in result.stdout
+
+
+def test_carstens_recipe_stage1_prepares_ag500_recordings(tmp_path):
+    recipe = copy_recipe("carstens", tmp_path / "recipe")
+    corpus = fixtures.make_carstens_corpus(tmp_path / "corpus", layout="ag500",
+                                           utts_per_speaker=1, seconds=0.8)
+    result = run_sh(recipe, "--corpus", str(corpus), "--stage", "1", "--stop-stage", "1")
+    assert result.returncode == 0, result.stderr
+    assert [len(DataDir(recipe / "data" / s).utts) for s in ("train", "dev", "test")] == [1, 1, 1]

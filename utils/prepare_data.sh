@@ -4,7 +4,7 @@
 # Readers, split rules and options: docs/corpora.md (`sitool prepare <reader> --help`).
 set -euo pipefail
 
-reader=generic             # sitool prepare subcommand: mocha, mngu0, hprc, usctimit, xrmb, generic
+reader=generic             # sitool prepare subcommand: mocha, mngu0, hprc, usctimit, xrmb, carstens, generic
 corpus=corpus              # corpus root (run.sh --corpus)
 data=data                  # output data dirs
 log=exp/log/prepare.log    # log file

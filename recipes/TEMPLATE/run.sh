@@ -4,5 +4,11 @@
 #   ./run.sh --corpus /path/to/my_corpus               all stages
 #   ./run.sh --corpus /path/to/my_corpus --stage 3     from the SSL cache on
 # data/, exp/ and dump/ are written in this directory.
-cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf \
-  --ssl-model microsoft/wavlm-large "$@"
+cd "$(dirname "$0")" || exit 1
+case " $* " in *" --help "* | *" -h "*)
+  exec utils/recipe_help.sh "generic-corpus template" \
+    "root of your corpus in the generic layout: generic.yaml, wav/, targets/ (docs/new_corpus.md)" \
+    --local-dir local --conf-dir conf --ssl-model microsoft/wavlm-large --corpus corpus ;;
+esac
+exec ../../run.sh --local-dir local --conf-dir conf \
+  --ssl-model microsoft/wavlm-large --corpus corpus "$@"

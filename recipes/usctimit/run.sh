@@ -4,5 +4,11 @@
 #   ./run.sh --corpus /path/to/usc-timit             all stages
 #   ./run.sh --corpus /path/to/usc-timit --stage 3   from the SSL cache on
 # data/, exp/ and dump/ are written in this directory.
-cd "$(dirname "$0")" && exec ../../run.sh --local-dir local --conf-dir conf \
-  --ssl-model microsoft/wavlm-large "$@"
+cd "$(dirname "$0")" || exit 1
+case " $* " in *" --help "* | *" -h "*)
+  exec utils/recipe_help.sh "USC-TIMIT (EMA)" \
+    "root of your USC-TIMIT EMA copy: <SPK>/mat/*.mat with <SPK>/wav/ and <SPK>/trans/ (stage 0 only checks that it is there)" \
+    --local-dir local --conf-dir conf --ssl-model microsoft/wavlm-large --corpus corpus ;;
+esac
+exec ../../run.sh --local-dir local --conf-dir conf \
+  --ssl-model microsoft/wavlm-large --corpus corpus "$@"

@@ -1,4 +1,4 @@
-"""Stage 1 for real corpora: ``sitool prepare {mocha,mngu0,hprc,usctimit,xrmb,generic}``.
+"""Stage 1 for real corpora: ``sitool prepare {mocha,mngu0,hprc,usctimit,xrmb,carstens,generic}``.
 
 These subcommands register on the ``prepare`` group of ``sitool.cli.prepare``; each is a thin
 shell over ``sitool.corpora.build.prepare_corpus`` with the corpus' reader.
@@ -114,6 +114,21 @@ def prepare_generic(root, out, targets, config_path, **kw):
     run_prepare(reader, root, out, "columns" if targets == "ema" else "tv", **kw)
 
 
+@click.command("carstens")
+@common_options(default_targets="tv")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Sensor-to-channel mapping [default: ROOT/carstens.yaml].")
+def prepare_carstens(root, out, targets, config_path, **kw):
+    """Carstens AG500/AG501 .pos (binary) + .wav, sensors mapped by carstens.yaml.
+
+    Both .pos layouts are read: AG501 (AG50xDATA_V003 header giving channels and rate) and
+    the headerless AG500 (12 channels, 200 Hz). See docs/corpora.md (Carstens).
+    """
+    from sitool.corpora.carstens import make_reader
+
+    run_prepare(make_reader(root, config_path), root, out, targets, **kw)
+
+
 # Subcommands of ``sitool prepare`` (added to the group in sitool.cli.prepare).
 COMMANDS = [corpus_command(module) for module in (mocha, mngu0, hprc, usctimit, xrmb)] + [
-    prepare_generic]
+    prepare_carstens, prepare_generic]

@@ -1,4 +1,4 @@
-"""Real articulatory corpus -> ``data/{train,dev,test}`` (stage 1 for MOCHA, mngu0, HPRC, XRMB, generic).
+"""Real articulatory corpus -> ``data/{train,dev,test}`` (stage 1 for every real corpus).
 
 ``prepare_corpus(reader, root, out, split, options)`` runs two passes over the corpus:
 
@@ -8,7 +8,8 @@
    ``sitool.articulation.resample``), and matched against the audio's duration (a mismatch
    up to ``FRAME_TOLERANCE_S`` is kept; up to ``options.max_length_mismatch_s`` the longer
    side is trimmed - the targets directly, the audio by writing a trimmed copy; more drops
-   the utterance). Unreadable files are a counted skip (``options.strict``: an error).
+   the utterance). Phone labels are cut to the audio that is kept (``within_audio``).
+   Unreadable files are a counted skip (``options.strict``: an error).
 2. Per speaker: the axes are oriented (x forwards, y up), the palate is the corpus' trace or
    estimated from the tongue sensors' upper envelope, and the LP origin is the upper-incisor
    sensor where the corpus has one. Then each utterance's targets are computed - tract
@@ -381,7 +382,7 @@ def prepare_corpus(reader: CorpusReader, root: str | os.PathLike, out: str | os.
         if item.text:
             table["text"][item.utt] = item.text
         if item.phones:
-            table["phones"][item.utt] = [s for s in item.phones if s.start < item.duration]
+            table["phones"][item.utt] = within_audio(item.phones, item.duration)
 
     _write_sets(out, tables, info, report, reader.name)
     _write_report(media / "prepare_report.yaml", reader.name, root, options, report)
@@ -390,6 +391,13 @@ def prepare_corpus(reader: CorpusReader, root: str | os.PathLike, out: str | os.
              ", ".join(f"{name} {n}" for name, n in report.sets.items()), report.num_skipped,
              f" ({skipped})" if skipped else "")
     return report
+
+
+def within_audio(phones: list[PhoneSegment], duration: float) -> list[PhoneSegment]:
+    """The phone segments cut to the audio's ``duration``: later segments dropped, the last
+    one ending at the audio's end (labels often run past trimmed or shorter audio)."""
+    return [PhoneSegment(s.start, min(s.end, duration), s.phone)
+            for s in phones if s.start < duration]
 
 
 def _write_sets(out: Path, tables: dict, info: TargetInfo, report: PrepareReport,

@@ -11,6 +11,12 @@ corpora; see docs/corpora.md for the sources):
 - then ``NumFrames`` frames, each ``time (s), break flag, channel 0 .. channel C-1``; binary
   data are float32 in ``ByteOrder``, ASCII data one frame per line. A break flag of 0 marks a
   frame without data: its channel values are returned as NaN.
+
+Some copies of a corpus carry only the body of an ASCII track, without the header (MOCHA-TIMIT
+``.ema`` files converted by MOCHAtools, for instance): one frame per line, ``time, flag,
+channel 0 .. channel C-1``. ``has_est_header`` tells the two apart from the first bytes, and
+``read_headerless_ascii_track`` reads such a body given the channel names, which the file
+itself does not carry.
 """
 
 from __future__ import annotations
@@ -140,3 +146,45 @@ def read_est_track(path: str | os.PathLike) -> EstTrack:
     data[~present] = np.nan
     return EstTrack(path=path, times=values[:, 0].copy(), present=present, channels=names,
                     data=data, header=header)
+
+
+def has_est_header(path: str | os.PathLike) -> bool:
+    """True when the file starts with the ``EST_File Track`` line (False: no EST header)."""
+    with open(path, "rb") as f:
+        return f.read(len(MAGIC)).decode("latin-1") == MAGIC
+
+
+def read_headerless_ascii_track(path: str | os.PathLike, channels: list[str]) -> EstTrack:
+    """Read an ASCII track body without a header: per line ``time, flag, channels...``.
+
+    ``channels`` names the columns after time and flag (the file does not). Rows of another
+    width or with non-numbers are an error naming the file and line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SitoolError(f"{path}: track file not found")
+    width = len(channels) + 2
+    rows = []
+    with open(path, encoding="latin-1") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != width:
+                raise SitoolError(
+                    f"{path}:{lineno}: {len(parts)} values; a headerless ASCII track needs "
+                    f"{width} per line (time, flag, then {len(channels)} channels) - or the file "
+                    f"is not a track at all")
+            try:
+                rows.append([float(v) for v in parts])
+            except ValueError:
+                raise SitoolError(f"{path}:{lineno}: non-numeric value in a headerless ASCII "
+                                  f"track line ({line.strip()[:60]!r})") from None
+    if not rows:
+        raise SitoolError(f"{path}: empty track file (no EST header, no data lines)")
+    values = np.array(rows, dtype=np.float64)
+    present = values[:, 1] != 0
+    data = values[:, 2:].copy()
+    data[~present] = np.nan
+    return EstTrack(path=path, times=values[:, 0].copy(), present=present,
+                    channels=list(channels), data=data, header={})

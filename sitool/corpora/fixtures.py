@@ -2,8 +2,8 @@
 
 Each ``make_<corpus>_corpus(root, ...)`` writes a few utterances laid out and encoded as the
 real corpus is (see each reader's docstring and docs/corpora.md): EST Track ``.ema`` files
-(MOCHA, mngu0), HPRC and USC-TIMIT struct-array ``.mat`` files, XRMB ``.txy`` text, or a
-generic corpus.
+(MOCHA, mngu0), HPRC and USC-TIMIT struct-array ``.mat`` files, XRMB ``.txy`` text, Carstens
+AG500/AG501 ``.pos`` binaries, or a generic corpus.
 The files are written byte by byte here, independently of the readers, so that tests compare
 a reader against the format rather than against itself.
 
@@ -133,8 +133,20 @@ def mocha_frame(sensors: dict[str, np.ndarray]) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def write_headerless_ema(path: str | os.PathLike, times: np.ndarray, values: np.ndarray) -> Path:
+    """The headerless ASCII ``.ema`` variant: per line time, flag 1, then the channels."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = np.column_stack([times, np.ones(len(times)), values])
+    path.write_text("".join(" ".join(f"{v:.4f}" for v in row) + "\n" for row in frames))
+    return path
+
+
 def make_mocha_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("fsew0", "msak0"),
-                      utts_per_speaker: int = 3, seconds: float = 1.2, seed: int = 0) -> Path:
+                      utts_per_speaker: int = 3, seconds: float = 1.2, seed: int = 0,
+                      ema_format: str = "est") -> Path:
+    """MOCHA-TIMIT files; ``ema_format`` "est" (EST Track, big-endian binary) or "ascii"
+    (the headerless ASCII variant)."""
     root = Path(root)
     for s, spk in enumerate(speakers):
         folder = root / f"{spk}_v1.1"
@@ -143,7 +155,11 @@ def make_mocha_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("fsew0
             rate = 500.0
             times = np.arange(int(seconds * rate)) / rate
             sensors = fake_articulation(times, seed + 100 * s + i)
-            write_est_track(folder / f"{stem}.ema", times, MOCHA_CHANNELS, mocha_frame(sensors))
+            if ema_format == "ascii":
+                write_headerless_ema(folder / f"{stem}.ema", times, mocha_frame(sensors))
+            else:
+                write_est_track(folder / f"{stem}.ema", times, MOCHA_CHANNELS,
+                                mocha_frame(sensors))
             write_audio(folder / f"{stem}.wav", fake_audio(seconds, seed + i))
             (folder / f"{stem}.lab").write_text(
                 f"0.000 0.200 sil\n0.200 0.500 dh\n0.500 0.800 ax\n0.800 {seconds:.3f} breath\n")
@@ -266,7 +282,11 @@ def xrmb_rows(times: np.ndarray, sensors: dict[str, np.ndarray],
 def make_xrmb_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("jw11", "jw12", "jw13"),
                      utts_per_speaker: int = 2, seconds: float = 1.0, seed: int = 0,
                      palate_for: Sequence[str] = ("jw11",),
-                     missing: dict[str, slice] | None = None) -> Path:
+                     missing: dict[str, slice] | None = None,
+                     palate_name: str = "PAL.DAT") -> Path:
+    """XRMB ``.txy`` + ``.wav`` per task; speakers in ``palate_for`` get a palate trace named
+    ``palate_name`` (``{spk}`` is the speaker, e.g. ``"{spk}_pal.dat"``) and a pharynx trace
+    (``PHA.DAT`` or ``{spk}_pha.dat`` alike, which the reader must not take for the palate)."""
     root = Path(root)
     rate = 145.6
     for s, spk in enumerate(speakers):
@@ -280,7 +300,9 @@ def make_xrmb_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("jw11",
             write_audio(folder / f"{stem}.wav", fake_audio(seconds, seed + i))
         if spk in palate_for:
             rows = "".join(f"{int(round(x * 1000))} {int(round(y * 1000))}\n" for x, y in PALATE)
-            (folder / "PAL.DAT").write_text("palate trace\n" + rows)
+            (folder / palate_name.format(spk=spk)).write_text("palate trace\n" + rows)
+            pharynx = palate_name.format(spk=spk).replace("PAL", "PHA").replace("pal", "pha")
+            (folder / pharynx).write_text("pharynx trace\n-60000 -20000\n-62000 -40000\n")
     return root
 
 
@@ -382,4 +404,65 @@ def make_generic_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("s1"
         for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):
             yaml_lines.append(f"  {name}: [{name.lower()}_x, {name.lower()}_y]")
     (root / "generic.yaml").write_text("\n".join(yaml_lines) + "\n")
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Carstens AG500 / AG501 (.pos binary)
+
+CARSTENS_CHANNELS = {"TT": 1, "TM": 2, "TD": 3, "UL": 5, "LL": 6, "JAW": 7, "UI": 8}
+CARSTENS_LAYOUTS = {"ag501": (16, 250.0), "ag500": (12, 200.0)}
+
+
+def carstens_samples(sensors: dict[str, np.ndarray], channels: int) -> np.ndarray:
+    """``[N, channels, 7]`` float32 values: x (mm, pointing backwards: the reader must flip
+    it), y (lateral), z (up), phi, theta, rms, extra; unmapped channels hold a fixed point."""
+    n = len(next(iter(sensors.values())))
+    out = np.zeros((n, channels, 7), dtype=np.float32)
+    out[:, :, 0], out[:, :, 2] = 30.0, -30.0                 # unused sockets
+    tracks = dict(sensors, UI=np.zeros((n, 2)))
+    for name, channel in CARSTENS_CHANNELS.items():
+        xz = tracks[name]
+        out[:, channel - 1, 0] = -xz[:, 0]
+        out[:, channel - 1, 1] = 0.8
+        out[:, channel - 1, 2] = xz[:, 1]
+        out[:, channel - 1, 3:6] = (10.0, -5.0, 1.5)
+    return out
+
+
+def write_pos(path: str | os.PathLike, samples: np.ndarray, layout: str = "ag501",
+              rate: float | None = None, header_bytes: int = 4096) -> Path:
+    """A ``.pos`` file: AG501 = text header (``AG50xDATA_V003``, its length, key=value lines,
+    padded to ``header_bytes``) + little-endian float32; AG500 = the float32 alone."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    if layout == "ag500":
+        path.write_bytes(body)
+        return path
+    rate = CARSTENS_LAYOUTS["ag501"][1] if rate is None else rate
+    text = (f"AG50xDATA_V003\n{header_bytes:08d}\nNumberOfChannels={samples.shape[1]}\n"
+            f"SamplingFrequencyHz={rate:g}\nCalfile=fixture.cal\nCmpfile=fixture.cmp\n")
+    header = text.encode("ascii")
+    path.write_bytes(header + b" " * (header_bytes - len(header) - 1) + b"\n" + body)
+    return path
+
+
+def make_carstens_corpus(root: str | os.PathLike, layout: str = "ag501",
+                         speakers: Sequence[str] = ("S01", "S02", "S03"),
+                         utts_per_speaker: int = 2, seconds: float = 1.0, seed: int = 0) -> Path:
+    """``<root>/<spk>/pos/NNNN.pos`` + ``<root>/<spk>/wav/NNNN.wav`` + ``carstens.yaml``."""
+    root = Path(root)
+    channels, rate = CARSTENS_LAYOUTS[layout]
+    for s, spk in enumerate(speakers):
+        for i in range(1, utts_per_speaker + 1):
+            times = np.arange(int(seconds * rate)) / rate
+            sensors = fake_articulation(times, seed + 10 * s + i)
+            write_pos(root / spk / "pos" / f"{i:04d}.pos", carstens_samples(sensors, channels),
+                      layout, rate)
+            write_audio(root / spk / "wav" / f"{i:04d}.wav", fake_audio(seconds, seed + i))
+    lines = ["sensors:"] + [f"  {name}: {ch}" for name, ch in CARSTENS_CHANNELS.items()
+                            if name != "UI"]
+    lines += [f"reference: {{UI: {CARSTENS_CHANNELS['UI']}}}", "front_back: x", "vertical: z"]
+    (root / "carstens.yaml").write_text("\n".join(lines) + "\n")
     return root

@@ -1,11 +1,11 @@
 """One utterance of a real articulatory corpus, as every corpus reader yields it.
 
-A reader (``mocha``, ``mngu0``, ``hprc``, ``xrmb``, ``generic``) lists a corpus' utterances
-cheaply (``CorpusReader.find``) and loads one at a time (``CorpusReader.load``) into a
-``Recording``: sensor tracks in millimetres under canonical sensor names, in the corpus' own
-midsagittal axes (``sitool.articulation.geometry`` orients them), with their time stamps,
-plus the audio and optional text / phone labels. ``sitool.corpora.build`` turns recordings
-into data dirs.
+A reader (``mocha``, ``mngu0``, ``hprc``, ``xrmb``, ``carstens``, ``generic``) lists a corpus'
+utterances cheaply (``CorpusReader.find``) and loads one at a time (``CorpusReader.load``) into
+a ``Recording``: sensor tracks in millimetres under canonical sensor names, in the corpus' own
+midsagittal axes (``sitool.articulation.geometry`` orients them), with their time stamps, plus
+the audio and optional text / phone labels. ``sitool.corpora.build`` turns recordings into data
+dirs.
 """
 
 from __future__ import annotations

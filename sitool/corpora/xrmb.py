@@ -13,7 +13,8 @@ sitool reads the plain-text conversion used in speech-inversion work, one pair p
                                   UL LL T1 T2 T3 T4 MNI MNM  (17 numbers per row)
     <root>/.../jw11_tp005.wav     the task's audio
     <root>/<speaker>/PAL.DAT      optional palate trace: rows whose first two numbers are
-                                  x y in um (other lines ignored)
+                                  x y in um (other lines ignored); public copies also name
+                                  it <speaker>_pal.dat (anywhere under the root)
 
 Pellet frame rate about 145.6 Hz (sitool uses the time column, so any rate works). The value
 1000000 in a coordinate marks a mistracked pellet (read as missing). Coordinates are in the
@@ -22,9 +23,13 @@ x = 0. The speaker is the file name before the first ``_`` (``jw11``).
 
 Mapping to canonical sensors: UL->UL, LL->LL, MNI->JAW (mandible, incisor), T1->TT, T2->TM,
 T3->TD (T4, the rearmost tongue pellet, is often mistracked and is not used by default).
-Palate file names looked for (case-insensitive) in each speaker's directory or named after
-the speaker: ``PAL.DAT``, ``pal.txt``, ``palate.txt``, ``<speaker>_pal.txt``,
-``<speaker>.pal``. The pharynx trace is not used.
+Palate file names looked for (case-insensitive): in the speaker's directory ``PAL.DAT``,
+``pal.txt``, ``palate.txt``; anywhere, named after the speaker, ``<speaker>_pal.dat``,
+``<speaker>_pal.txt``, ``<speaker>.pal``. The pharynx trace (``PHA.DAT`` /
+``<speaker>_pha.dat``) is recognised but not used (no tract variable needs it). A speaker
+without a palate trace gets an estimated palate, announced as a WARNING: the estimate (the
+upper envelope of the tongue pellets) can lie tens of mm from the traced palate, which shifts
+that speaker's TTCD/TBCD by as much.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ SENSOR_PELLETS = {"UL": "UL", "LL": "LL", "JAW": "MNI", "TT": "T1", "TM": "T2", 
 MISSING = 1000000.0
 UM_TO_MM = 1e-3
 US_TO_S = 1e-6
-PALATE_NAMES = ("pal.dat", "pal.txt", "palate.txt")
+PALATE_NAMES = ("pal.dat", "pal.txt", "palate.txt")                # in the speaker's directory
+SPEAKER_PALATE_NAMES = ("{spk}_pal.dat", "{spk}_pal.txt", "{spk}.pal")    # anywhere
+PHARYNX_NAMES = ("pha.dat", "{spk}_pha.dat")                           # recognised, not used
 
 
 def read_txy(path: Path) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -126,7 +133,7 @@ def palates(root: Path, speakers: Sequence[str]) -> dict[str, np.ndarray]:
             if lower in PALATE_NAMES and owner_dir:
                 owner = owner_dir
             for key, spk in wanted.items():
-                if lower in (f"{key}_pal.txt", f"{key}.pal"):
+                if lower in (name.format(spk=key) for name in SPEAKER_PALATE_NAMES):
                     owner = spk
             if owner and owner not in found:
                 try:
@@ -135,6 +142,14 @@ def palates(root: Path, speakers: Sequence[str]) -> dict[str, np.ndarray]:
                     log.warning("xrmb: %s; the palate of %s will be estimated", e, owner)
                     continue
                 log.info("xrmb: palate trace for %s from %s", owner, Path(dirpath) / filename)
+    names = ", ".join(n.upper() for n in PALATE_NAMES[:1]) + ", " + ", ".join(
+        n.format(spk="<speaker>") for n in SPEAKER_PALATE_NAMES)
+    for spk in speakers:
+        if spk not in found:
+            log.warning("xrmb: no palate trace for speaker %s (looked for %s under %s); its "
+                        "palate is estimated from the tongue pellets, which can shift its TTCD "
+                        "and TBCD by tens of mm against the traced palate - copy the speaker's "
+                        "PAL.DAT from the corpus to fix it", spk, names, root)
     return found
 
 

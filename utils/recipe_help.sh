@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `--help` of a recipe's run.sh (recipes/<name>/run.sh calls it from its own directory):
+# the options of ../../run.sh with this recipe's defaults in brackets and what --corpus means
+# for this recipe, instead of the top-level (synthetic-corpus) defaults.
+#
+#   utils/recipe_help.sh TITLE CORPUS_MEANING [--option value]...
+#
+# TITLE names the recipe, CORPUS_MEANING says what --corpus points at; the --option value
+# pairs are the options the recipe passes to ../../run.sh (its defaults).
+set -euo pipefail
+
+title=$1
+corpus_meaning=$2
+shift 2
+declare -A defaults=()
+while [ $# -ge 2 ]; do
+  defaults[${1#--}]=$2
+  shift 2
+done
+
+recipe=$(basename "$(pwd)")
+echo "recipes/$recipe/run.sh: $title recipe - the stage chain of ../../run.sh with this"
+echo "recipe's local/ hooks and conf/; data/, exp/ and dump/ are written in recipes/$recipe/."
+echo "Usage: ./run.sh --corpus /path/to/the/corpus [options]"
+echo "Options (this recipe's defaults in brackets):"
+bash ../../run.sh --help | while IFS= read -r line; do
+  if ! [[ $line =~ ^\ \ --([a-z0-9-]+)[[:space:]] ]]; then
+    continue                              # run.sh's own usage header
+  fi
+  name=${BASH_REMATCH[1]}
+  if [ "$name" = corpus ]; then
+    printf '  --%-20s %s; default: a directory or link of that name in recipes/%s/ [%s]\n' \
+      corpus "$corpus_meaning" "$recipe" "${defaults[corpus]:-}"
+  elif [ "$name" = num-utts ]; then
+    printf '%s(unused by this recipe) [%s\n' "${line%\[*}" "${line##*\[}"
+  elif [ -n "${defaults[$name]+set}" ]; then
+    printf '%s[%s]\n' "${line%\[*}" "${defaults[$name]}"
+  else
+    printf '%s\n' "$line"
+  fi
+done
