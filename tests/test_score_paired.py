@@ -183,6 +183,10 @@ def test_bootstrap_by_hand():
     # the percentile interval, by hand on a sorted sample of 41 values
     sample = np.arange(41, dtype=float)
     assert paired.percentile_ci(sample) == pytest.approx((1.0, 39.0))
+    # the expanded tail: Phi(-sqrt(12/11) * 2.200985) = Phi(-2.298853), t_11,0.975 = 2.200985
+    assert paired.expanded_tail(12) == pytest.approx(0.010757, abs=2e-6)
+    assert paired.expanded_tail(10_000) == pytest.approx(0.025, abs=1e-4)
+    assert paired.expanded_tail(2) < 1e-4 and paired.expanded_tail(1) == 0.0
 
 
 def test_deterministic_and_seeded():
@@ -234,7 +238,7 @@ def test_cli_printout_and_results_md(in_paired):
     section = text.split("## Paired comparisons (95 % CI over test utterances)")[1].split("\n## ")[0]
     # RESULTS.md pools the test sets: conditions without the set prefix
     assert f"| clean | better vs base | 16 (16) |" in section and cell in section
-    assert "percentile bootstrap, 10000 resamples" in section
+    assert "percentile bootstrap (small-sample corrected), 10000 resamples" in section
     off = runner.invoke(main, ["score", "--exp", "exp/base", "--exp", "exp/better", "--baseline",
                                "exp/base", "--no-se", "--no-ci"])
     assert off.exit_code == 0 and "Paired comparisons" not in off.output
