@@ -201,7 +201,7 @@ def table_rows(df: pd.DataFrame, keys: Sequence[str]) -> list[list[str]]:
     return rows
 
 
-HEADER = ["condition", "comparison", "n (clean utts)", "mean A", "mean B", "Δ mean PPMC [95 % CI]",
+HEADER = ["condition", "comparison", "n pairs (clean utts)", "mean A", "mean B", "Δ mean PPMC [95 % CI]",
           "A vs B [95 % CI]", "verdict"]
 
 

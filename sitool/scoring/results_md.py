@@ -3,6 +3,7 @@
 Sections: a one-line finding at the lowest SNR; mean PPMC by SNR for babble and non-babble
 (rows clean and each SNR, a column per model, the joint model's relative gain over each
 baseline, n utterances per cell, mean ± std over seeds); relative improvement of every model;
+paired comparisons with 95 % CIs over test utterances (``paired``);
 per-target PPMC and RMSE at clean and the lowest SNR; mean PPMC per noise type at the lowest
 SNR; speech-enhancement metrics; excluded tracks; the models and data behind the numbers; how
 the file was produced (command, date, git commit, sitool version).
