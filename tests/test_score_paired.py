@@ -172,9 +172,10 @@ def test_bootstrap_by_hand():
     assert stats["gain"] == pytest.approx(100 * (14 / 3 - 1))
     assert (stats["gain_lo"], stats["gain_hi"]) == pytest.approx((100.0, 900.0))
     # a few resamples, recomputed with plain loops over the pairs
-    idx = paired.bootstrap_indices(2, n_boot=7, seed=3)
+    idx = np.concatenate(list(paired.bootstrap_indices(2, n_boot=7, seed=3)))
+    assert idx.shape == (7, 2)
     sum_a, sum_b, count = paired.cluster_sums(pairs)
-    got_a, got_b = paired.resampled_means(sum_a, sum_b, count, idx)
+    got_a, got_b = paired.bootstrap_means(sum_a, sum_b, count, n_boot=7, seed=3)
     names = sorted(set(pairs["clean_utt"]))
     for k, draw in enumerate(idx):
         rows = pd.concat([pairs[pairs["clean_utt"] == names[i]] for i in draw])
@@ -187,6 +188,13 @@ def test_bootstrap_by_hand():
     assert paired.expanded_tail(12) == pytest.approx(0.010757, abs=2e-6)
     assert paired.expanded_tail(10_000) == pytest.approx(0.025, abs=1e-4)
     assert paired.expanded_tail(2) < 1e-4 and paired.expanded_tail(1) == 0.0
+
+
+def test_bootstrap_blocks_are_one_draw(monkeypatch):
+    one = np.concatenate(list(paired.bootstrap_indices(5, n_boot=40, seed=2)))
+    monkeypatch.setattr(paired, "CHUNK", 12)            # blocks of 2 resamples
+    blocks = list(paired.bootstrap_indices(5, n_boot=40, seed=2))
+    assert len(blocks) == 20 and np.array_equal(np.concatenate(blocks), one)
 
 
 def test_deterministic_and_seeded():

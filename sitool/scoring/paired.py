@@ -38,6 +38,7 @@ N_BOOT = 10_000
 SEED = 0
 LEVEL = 0.95
 PAIR_KEYS = ["set", "utt", "clean_utt"]
+CHUNK = 1 << 21          # cluster indices per bootstrap block (16 MiB of int64)
 
 
 def utterance_scores(si: pd.DataFrame, targets: Sequence[str], keys: Sequence[str]) -> pd.DataFrame:
@@ -74,17 +75,33 @@ def cluster_sums(pairs: pd.DataFrame, cluster: str = "clean_utt") -> tuple[np.nd
             g.size().to_numpy(float))
 
 
-def bootstrap_indices(n_clusters: int, n_boot: int = N_BOOT, seed: int = SEED) -> np.ndarray:
-    """``[n_boot, n_clusters]`` cluster indices drawn with replacement (numpy PCG64, ``seed``)."""
+def bootstrap_indices(n_clusters: int, n_boot: int = N_BOOT, seed: int = SEED):
+    """The resamples' cluster indices, drawn with replacement (numpy PCG64, ``seed``), as
+    ``[rows, n_clusters]`` blocks of at most :data:`CHUNK` numbers, ``n_boot`` rows in all
+    (blocks bound the memory; the draws are those of one ``[n_boot, n_clusters]`` call)."""
     rng = np.random.default_rng(seed)
-    return rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    rows = max(1, CHUNK // max(1, n_clusters))
+    for start in range(0, n_boot, rows):
+        yield rng.integers(0, n_clusters, size=(min(rows, n_boot - start), n_clusters),
+                           dtype=np.int32)
 
 
 def resampled_means(sum_a: np.ndarray, sum_b: np.ndarray, count: np.ndarray,
                     idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``a`` and of ``b`` over the pairs of each resample (rows of ``idx``)."""
-    n = count[idx].sum(axis=1)
+    if np.all(count == count[0]):            # e.g. clean speech: one pair per cluster
+        n = count[0] * idx.shape[1]
+    else:
+        n = count[idx].sum(axis=1)
     return sum_a[idx].sum(axis=1) / n, sum_b[idx].sum(axis=1) / n
+
+
+def bootstrap_means(sum_a: np.ndarray, sum_b: np.ndarray, count: np.ndarray,
+                    n_boot: int = N_BOOT, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`resampled_means` over every block of :func:`bootstrap_indices`: ``n_boot`` values each."""
+    parts = [resampled_means(sum_a, sum_b, count, idx)
+             for idx in bootstrap_indices(len(count), n_boot, seed)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def expanded_tail(n_clusters: int, level: float = LEVEL) -> float:
@@ -116,7 +133,7 @@ def compare_pairs(pairs: pd.DataFrame, n_boot: int = N_BOOT, seed: int = SEED,
                                                  "gain", "gain_lo", "gain_hi")}}
     mean_a, mean_b = float(pairs["a"].mean()), float(pairs["b"].mean())
     sum_a, sum_b, count = cluster_sums(pairs)
-    boot_a, boot_b = resampled_means(sum_a, sum_b, count, bootstrap_indices(len(count), n_boot, seed))
+    boot_a, boot_b = bootstrap_means(sum_a, sum_b, count, n_boot, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot_gain = np.where(boot_b > 0, 100.0 * (boot_a - boot_b) / boot_b, np.nan)
     tail = expanded_tail(len(count), level)
