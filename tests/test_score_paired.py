@@ -223,6 +223,14 @@ def test_cluster_bootstrap_counts_sentences_not_mixtures():
     assert 0.4 < ratio < 0.65
 
 
+def test_one_sentence_has_no_interval():
+    stats = paired.compare_pairs(_pairs([0.9, 0.8], [0.5, 0.5], ["u0", "u0"]))
+    assert stats["n_clusters"] == 1 and stats["diff"] == pytest.approx(0.35)
+    assert math.isnan(stats["diff_lo"]) and math.isnan(stats["gain_hi"])
+    row = pd.Series({**stats, "excludes_zero": False})
+    assert paired.verdict(row) == "no CI (1 sentence)"
+
+
 def test_comparison_list():
     assert paired.comparison_list(["c", "m", "j"], ["c", "m"]) == [("m", "c"), ("j", "c"), ("j", "m")]
     assert paired.comparison_list(["a"], []) == []

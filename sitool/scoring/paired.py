@@ -127,11 +127,14 @@ def compare_pairs(pairs: pd.DataFrame, n_boot: int = N_BOOT, seed: int = SEED,
                   level: float = LEVEL) -> dict:
     """Paired statistics of one cell: ``n_pairs``, ``n_clusters``, ``mean_a``, ``mean_b``,
     ``diff`` and ``gain`` (%) with their bootstrap CIs (``*_lo``, ``*_hi``)."""
-    out = {"n_pairs": len(pairs), "n_clusters": int(pairs["clean_utt"].nunique()) if len(pairs) else 0}
-    if pairs.empty:
-        return {**out, **{k: math.nan for k in ("mean_a", "mean_b", "diff", "diff_lo", "diff_hi",
-                                                 "gain", "gain_lo", "gain_hi")}}
-    mean_a, mean_b = float(pairs["a"].mean()), float(pairs["b"].mean())
+    n_clusters = int(pairs["clean_utt"].nunique())
+    mean_a = float(pairs["a"].mean()) if len(pairs) else math.nan
+    mean_b = float(pairs["b"].mean()) if len(pairs) else math.nan
+    out = {"n_pairs": len(pairs), "n_clusters": n_clusters, "mean_a": mean_a, "mean_b": mean_b,
+           "diff": mean_a - mean_b, "gain": relative_improvement(mean_a, mean_b)}
+    if n_clusters < 2:                        # no spread to resample: no interval
+        return {**out, "diff_lo": math.nan, "diff_hi": math.nan, "gain_lo": math.nan,
+                "gain_hi": math.nan}
     sum_a, sum_b, count = cluster_sums(pairs)
     boot_a, boot_b = bootstrap_means(sum_a, sum_b, count, n_boot, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -139,9 +142,7 @@ def compare_pairs(pairs: pd.DataFrame, n_boot: int = N_BOOT, seed: int = SEED,
     tail = expanded_tail(len(count), level)
     diff_lo, diff_hi = percentile_ci(boot_a - boot_b, tail)
     gain_lo, gain_hi = percentile_ci(boot_gain, tail) if mean_b > 0 else (math.nan, math.nan)
-    return {**out, "mean_a": mean_a, "mean_b": mean_b, "diff": mean_a - mean_b,
-            "diff_lo": diff_lo, "diff_hi": diff_hi,
-            "gain": relative_improvement(mean_a, mean_b), "gain_lo": gain_lo, "gain_hi": gain_hi}
+    return {**out, "diff_lo": diff_lo, "diff_hi": diff_hi, "gain_lo": gain_lo, "gain_hi": gain_hi}
 
 
 def comparison_list(models: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str]]:
@@ -196,7 +197,10 @@ def fmt_ci(value: float, lo: float, hi: float, digits: int = 1, unit: str = " %"
 
 
 def verdict(row: pd.Series) -> str:
-    """``better`` / ``worse`` when the CI of the difference excludes 0, else ``inside noise``."""
+    """``better`` / ``worse`` when the CI of the difference excludes 0, else ``inside noise``;
+    ``no CI (1 sentence)`` when the cell has fewer than two clean utterances (no interval)."""
+    if not (np.isfinite(row["diff_lo"]) and np.isfinite(row["diff_hi"])):
+        return f"no CI ({int(row['n_clusters'])} sentence)"
     if not row["excludes_zero"]:
         return "inside noise"
     return "better" if row["diff"] > 0 else "worse"
