@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import statistics
 import tempfile
@@ -119,6 +120,41 @@ def bench_aggregate(num_models: int, num_utts: int, repeats: int) -> None:
           f"--snr -5 --noise babble {1000 * t_query:.0f} ms; all conditions {1000 * t_all:.0f} ms")
 
 
+def bench_paired(num_models: int, num_utts: int, repeats: int) -> None:
+    """Paired comparisons (10,000-resample cluster bootstrap) of every model vs one baseline:
+    ``num_utts`` mixtures of num_utts / 40 clean sentences (8 noise types x 5 SNRs) per model,
+    and a clean set of ``num_utts`` sentences (one cluster each, the largest resample)."""
+    from sitool.scoring import aggregate, paired
+
+    rng = np.random.default_rng(0)
+    types = [("babble", f"babble{k}") for k in range(3, 7)] + \
+            [("non-babble", t) for t in ("white", "pink", "brown", "hum")]
+    snrs = [20.0, 10.0, 5.0, 0.0, -5.0]
+    n_clean = max(1, num_utts // 40)
+    rows = []
+    for m in range(num_models):
+        for i in range(num_utts):
+            (cat, typ), snr = types[i % 8], snrs[(i // 8) % 5]
+            rows.append((f"model{m}", f"model{m}", "test_noisy", f"u{i}", f"c{i // 40 % n_clean}",
+                         cat, typ, snr))
+            rows.append((f"model{m}", f"model{m}", "test", f"c{i}", f"c{i}", "clean", "clean",
+                         math.inf))
+    base = pd.DataFrame(rows, columns=["model", "exp", "set", "utt", "clean_utt", "category",
+                                       "noise_type", "snr_db"])
+    si = base.loc[base.index.repeat(6)].reset_index(drop=True)
+    si["target"] = aggregate.TVS * len(base)
+    si["ppmc"] = rng.uniform(0.2, 0.9, len(si))
+    models = [f"model{m}" for m in range(num_models)]
+    pooled = aggregate.pool_types(si, False)
+
+    def run():
+        paired.paired_comparisons(pooled, models, ["model0"], aggregate.KEYS, aggregate.TVS)
+
+    t = _median_time(run, repeats)
+    print(f"paired comparisons, {len(si)} rows ({num_models - 1} comparisons x 11 cells, "
+          f"{paired.N_BOOT} resamples; clean cell {num_utts} clusters): {t:.2f} s")
+
+
 def bench_pool(decode) -> None:
     from sitool.scoring import utt_scores
 
@@ -146,6 +182,7 @@ def main() -> None:
         bench_si(decode, args.repeats)
         bench_se_metrics(data, args.repeats)
         bench_aggregate(args.models, args.agg_utts, max(1, args.repeats // 2))
+        bench_paired(args.models, args.agg_utts, 1)
         if args.pool:
             bench_pool(decode)
     finally:

@@ -38,8 +38,11 @@ from sitool.scoring.aggregate import Filters, parse_snr
 @click.option("--job", default=None, type=int,
               help="Score only shard JOB of NJ (1-based; no tables). A later run without --job merges.")
 @click.option("--overwrite", is_flag=True, help="Re-score even when the cached scores are current.")
+@click.option("--ci/--no-ci", default=True, show_default=True,
+              help="Paired comparisons against each --baseline with 95 % bootstrap CIs over test "
+                   "utterances (printout and RESULTS.md).")
 def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, results, plots, no_plots,
-          plot_utt, exp_root, no_se, nj, job, overwrite) -> None:
+          plot_utt, exp_root, no_se, nj, job, overwrite, ci) -> None:
     """Score decode dirs: mean PPMC and RMSE by set, noise and SNR; RESULTS.md; plots.
 
     \b
@@ -56,7 +59,7 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, results, plot
     result = score_experiments(
         exps=exps, baselines=baselines, filters=filters, by_type=by_type, show_rmse=show_rmse,
         results=results, plots=plots, make_plots=make_plots, plot_utt=plot_utt,
-        exp_root=exp_root, overwrite=overwrite, nj=nj, job=job, se=not no_se,
+        exp_root=exp_root, overwrite=overwrite, nj=nj, job=job, se=not no_se, ci=ci,
         command="sitool " + shlex.join(sys.argv[1:]))
     click.echo(result.text, nl=False)
     if result.results is not None:

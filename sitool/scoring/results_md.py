@@ -3,6 +3,7 @@
 Sections: a one-line finding at the lowest SNR; mean PPMC by SNR for babble and non-babble
 (rows clean and each SNR, a column per model, the joint model's relative gain over each
 baseline, n utterances per cell, mean ± std over seeds); relative improvement of every model;
+paired comparisons with 95 % CIs over test utterances (``paired``);
 per-target PPMC and RMSE at clean and the lowest SNR; mean PPMC per noise type at the lowest
 SNR; speech-enhancement metrics; excluded tracks; the models and data behind the numbers; how
 the file was produced (command, date, git commit, sitool version).
@@ -282,7 +283,7 @@ def conditions_note(by_type: Summary) -> str:
 
 def render_results(experiments, headline: Summary, by_type: Summary, filters: Filters,
                    sets: Sequence[str], plots: Sequence[Path] = (), out_dir: Path = Path("."),
-                   command: str | None = None) -> str:
+                   command: str | None = None, paired=None) -> str:
     """The text of RESULTS.md; ``headline`` and ``by_type`` are pooled over ``sets``."""
     baselines = experiments.baselines
     featured = _featured(experiments, baselines)
@@ -322,6 +323,10 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
     for base in baselines:
         if len(headline.models) > 1 and _noisy_snrs(headline):
             lines += [f"## Relative improvement over {base} (%)", "", gain_table(headline, base), ""]
+    if paired is not None:
+        from sitool.scoring.paired import markdown_section
+
+        lines += markdown_section(paired, headline.keys)
     snrs = _noisy_snrs(headline)
     lines += ["## Per-target PPMC", "",
               "Every predicted target (including velum, F0 and voicing when present), mean over "
@@ -380,10 +385,11 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
 
 def write_results(path: str | os.PathLike, experiments, headline: Summary, by_type: Summary,
                   filters: Filters, sets: Sequence[str], plots: Sequence[Path] = (),
-                  command: str | None = None) -> Path:
-    """Write RESULTS.md atomically; returns its path."""
+                  command: str | None = None, paired=None) -> Path:
+    """Write RESULTS.md atomically (``paired``: a ``paired.paired_comparisons`` frame for the
+    "Paired comparisons" section); returns its path."""
     path = Path(path)
     text = render_results(experiments, headline, by_type, filters, sets, plots,
-                          out_dir=path.resolve().parent, command=command)
+                          out_dir=path.resolve().parent, command=command, paired=paired)
     atomic_write_text(path, text)
     return path

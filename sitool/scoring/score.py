@@ -16,7 +16,7 @@ from typing import Sequence
 import pandas as pd
 
 from sitool.errors import SitoolError
-from sitool.scoring import aggregate, tables
+from sitool.scoring import aggregate, paired, tables
 from sitool.scoring.aggregate import Filters
 from sitool.scoring.decodes import DecodeDir, decode_dirs_of, find_experiments, model_names
 from sitool.scoring.utt_scores import (ENHANCED, NOISY, NOISY_SE_FILE, SE_FILE, SI_FILE,
@@ -149,6 +149,17 @@ def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame |
     return aggregate.summarise(si, keys, experiments.models, se=se, targets=targets)
 
 
+def build_paired(experiments: Experiments, si: pd.DataFrame, filters: Filters, by_type: bool,
+                 pool_sets: bool = False) -> pd.DataFrame:
+    """Paired comparisons (``paired.paired_comparisons``) of every model against each baseline,
+    in the condition cells :func:`build_summary` makes from the same arguments."""
+    targets = aggregate.headline_targets(si)
+    by_type = by_type or any(n not in set(si["category"]) for n in filters.noises)
+    si = aggregate.pool_types(aggregate.apply_filters(si, filters), by_type)
+    keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
+    return paired.paired_comparisons(si, experiments.models, experiments.baselines, keys, targets)
+
+
 def headline_sets(experiments: Experiments, filters: Filters) -> list[str]:
     """Sets pooled in RESULTS.md's headline: ``--set`` values, else sets named ``test*``, else all."""
     if filters.sets:
@@ -190,13 +201,15 @@ def score_experiments(
     job: int | None = None,
     se: bool = True,
     command: str | None = None,
+    ci: bool = True,
 ) -> ScoreResult:
     """Score, compare and report the experiments (``sitool score``).
 
     With ``job`` only that shard of every decode dir is scored (no tables); a later call
     without ``job`` merges the shards. ``results`` writes a RESULTS.md (pooled over the
     headline sets); plots go to ``plots`` (default :func:`default_plot_dir`) unless
-    ``make_plots`` is false.
+    ``make_plots`` is false. ``ci`` adds paired comparisons with 95 % CIs against the
+    baselines to the printout and RESULTS.md (``paired``).
     """
     filters = filters or Filters()
     experiments = resolve_decodes(exps, baselines, filters.sets, exp_root)
@@ -208,6 +221,9 @@ def score_experiments(
     se_df = load_se_scores(experiments) if se else None
     summary = build_summary(experiments, si, se_df, filters, by_type)
     text = tables.print_summary(summary, experiments.baselines, show_rmse)
+    if ci and experiments.baselines:
+        text += "\n" + paired.text_section(build_paired(experiments, si, filters, by_type),
+                                           summary.keys)
     result = ScoreResult(text=text, score_files=score_files)
     headline = None
     if results is not None or make_plots:
@@ -227,5 +243,7 @@ def score_experiments(
                                             noises=filters.noises), by_type=True, pool_sets=True)
         result.results = results_md.write_results(
             results, experiments, headline, by_type_summary, filters=filters,
-            sets=head_filters.sets, plots=result.plots, command=command)
+            sets=head_filters.sets, plots=result.plots, command=command,
+            paired=build_paired(experiments, si, head_filters, by_type=False, pool_sets=True)
+            if ci and experiments.baselines else None)
     return result
