@@ -101,7 +101,11 @@ def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, ou
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
                  device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
-    """Invert every recording with the model of ``model_dir``; returns what was written per file."""
+    """Invert every recording with the model of ``model_dir`` (an experiment or exported dir,
+    or a Hub id); returns what was written per file."""
+    from sitool.export import resolve_model
+
+    model_dir = resolve_model(model_dir)
     paths = check_inputs(audio_paths, model_dir)
     from sitool.inference import load_inverter
 

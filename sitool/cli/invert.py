@@ -8,7 +8,8 @@ import click
 @click.command("invert")
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--model", required=True, type=click.Path(file_okay=False),
-              help="Trained experiment dir (exp/TAG).")
+              help="Trained experiment dir (exp/TAG), a dir written by sitool export, or the "
+                   "Hub id of one (ORG/NAME).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dir.")
 @click.option("--plot", is_flag=True, help="Also write <name>.png (spectrogram + tracks).")
 @click.option("--checkpoint", default="best", show_default=True,
