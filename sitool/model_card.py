@@ -16,10 +16,11 @@ from sitool.errors import SitoolError
 
 log = logging.getLogger(__name__)
 
-CITATION = """@software{sitool,
-  title  = {sitool: noise-robust speech inversion with a shared SSL encoder},
-  note   = {https://github.com/ (see the repository this model was exported from)},
-}"""
+CITATION = """@software{{sitool,
+  title   = {{sitool: noise-robust speech inversion with a shared SSL encoder}},
+  version = {{{version}}},
+  note    = {{model {name}}},
+}}"""
 
 
 def _score_tables(exp_dir: Path) -> tuple[list[str], str]:
@@ -120,5 +121,6 @@ def model_card(exp_dir: str | Path, meta: dict) -> str:
               "```", "",
               "## Licence", "", f"{meta.get('license', 'unknown')} (the licence field given to "
               "`sitool export --license`; the SSL model's own licence also applies).", "",
-              "## Citation", "", "```bibtex", CITATION, "```", ""]
+              "## Citation", "", "```bibtex",
+              CITATION.format(version=meta["sitool_version"], name=name), "```", ""]
     return "\n".join(lines)

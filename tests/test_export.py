@@ -157,3 +157,45 @@ def test_hub_id_resolves_from_the_local_cache_offline(trained, audios, tmp_path,
     (out,) = decode("lab/tiny-joint", [toy], progress=False)
     assert out == tmp_path.joinpath("exp", "lab--tiny-joint", "decode", "toy").relative_to(tmp_path)
     assert (tmp_path / out / "decode.yaml").is_file()
+
+
+def test_invert_sidecar_and_formats_with_an_exported_model(trained, tmp_path):
+    """The JSON sidecar describes the model (id as given, weights hash), the targets and the
+    input (its rate/channels and what loading did), with an SNR estimate; --format mat."""
+    from scipy.io import loadmat
+
+    from sitool.export import WEIGHTS_FILE, export_model, file_sha256
+
+    model = export_model(trained["joint"], tmp_path / "model")
+    rng = np.random.default_rng(8)
+    clean, _ = toy_utterance(rng, 1.2, rate=22050)
+    noisy = clean + 0.1 * np.sqrt(np.mean(clean ** 2)) * rng.standard_normal(clean.size)
+    sf.write(tmp_path / "rec.wav", np.stack([noisy, noisy], axis=1), 22050, subtype="PCM_16")
+    res = CliRunner().invoke(main, ["invert", str(tmp_path / "rec.wav"), "--model", str(model),
+                                    "--out", str(tmp_path / "inv"), "--format", "mat,npy"])
+    assert res.exit_code == 0, res.output
+    inv = tmp_path / "inv"
+    assert {p.name for p in inv.iterdir()} == {"rec.npy", "rec.mat", "rec.json",
+                                               "rec_enhanced.wav"}
+    side = json.loads((inv / "rec.json").read_text())
+    assert side["model"]["id"] == str(model) and side["model"]["type"] == "joint"
+    assert side["model"]["sha256"] == file_sha256(model / WEIGHTS_FILE)
+    assert side["model"]["ssl_encoder"] == "frozen"
+    targets = np.load(inv / "rec.npy")
+    assert side["targets"]["names"] == ["LA", "LP", "TTCD"]
+    assert side["targets"]["units"] == ["mm", "mm", "mm"]
+    assert side["targets"]["frame_rate"] == 100.0 and side["targets"]["first_frame_time_s"] == 0.0
+    assert side["targets"]["frames"] == len(targets) and side["targets"]["precision"] == "float32"
+    assert side["input"]["sample_rate"] == 22050 and side["input"]["channels"] == 2
+    assert side["input"]["duration_s"] == pytest.approx(1.2, abs=1e-3)
+    assert side["input"]["processing"] == [
+        "downmixed 2 channels to mono (mean)",
+        "resampled 22050 Hz -> 16000 Hz (polyphase FIR, scipy.signal.resample_poly)"]
+    snr = side["input_snr_estimate_db"]
+    assert isinstance(snr["db"], float) and snr["method"].startswith("SE model")
+    assert side["files"] == {"npy": "rec.npy", "mat": "rec.mat", "enhanced": "rec_enhanced.wav"}
+    mat = loadmat(inv / "rec.mat")
+    np.testing.assert_allclose(mat["targets"], targets, rtol=1e-6)
+    assert mat["time"].shape == (len(targets), 1) and mat["time"][1, 0] == pytest.approx(0.01)
+    assert [str(n[0]) for n in mat["names"][0]] == ["LA", "LP", "TTCD"]
+    assert float(mat["frame_rate"][0, 0]) == 100.0

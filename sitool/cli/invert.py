@@ -12,23 +12,27 @@ import click
                    "Hub id of one (ORG/NAME).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dir.")
 @click.option("--plot", is_flag=True, help="Also write <name>.png (spectrogram + tracks).")
+@click.option("--format", "formats", multiple=True, metavar="npy|csv|mat",
+              help="Target file format(s), repeat or comma-separate; default npy,csv. mat is "
+                   "MATLAB (targets, time, names, units, frame_rate).")
 @click.option("--checkpoint", default="best", show_default=True,
               help="best, last, or a checkpoint file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--overwrite", is_flag=True, help="Redo files whose outputs exist.")
-def invert(audio, model, out, plot, checkpoint, device, overwrite) -> None:
+def invert(audio, model, out, plot, formats, checkpoint, device, overwrite) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     \b
     Writes per file to --out: <name>.npy [frames, targets] in units, <name>.csv
-    (time [s] + 'NAME [unit]' columns), <name>.png with --plot, and <name>_enhanced.wav
-    (16 kHz) when the model has an SE head. Stereo is averaged to mono and other rates
-    resampled to 16 kHz (logged).
+    (time [s] + 'NAME [unit]' columns), <name>.mat with --format mat, <name>.png with --plot,
+    <name>_enhanced.wav (16 kHz) when the model has an SE head, and <name>.json: model id
+    and hash, targets' names/units/frame rate, the input's rate/channels and what was done
+    to it, an SNR estimate. Stereo is averaged to mono and other rates resampled to 16 kHz.
     """
     from sitool.invert import invert_files
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
-                           overwrite=overwrite)
+                           overwrite=overwrite, formats=formats or None)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))
