@@ -9,6 +9,7 @@ the output dir:
 - ``<name>.csv``  the same with a time column: header ``time [s],LA [mm],...``;
 - ``<name>.png``  with ``plot``: spectrogram and one panel per target;
 - ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head;
+- ``<name>_phones.tsv``  with ``align``: per phone interval and target, mean/min/max/midpoint;
 - ``<name>.json``  the sidecar: model id and hash, targets, input and its processing, SNR
   estimate (``sitool.invert_outputs``, which also writes ``--format mat``).
 
@@ -32,6 +33,7 @@ from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.invert_outputs import DEFAULT_FORMATS, targets_csv  # noqa: F401 (re-exported)
+from sitool.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +49,11 @@ class InvertOutputs:
     enhanced: Path | None
     mat: Path | None = None
     sidecar: Path | None = None       # <name>.json, see sitool.invert_outputs
+    phones: Path | None = None        # <name>_phones.tsv with --align, see sitool.alignment
 
     def all(self) -> list[Path]:
-        return [p for p in (self.npy, self.csv, self.mat, self.png, self.enhanced, self.sidecar)
-                if p is not None]
+        return [p for p in (self.npy, self.csv, self.mat, self.png, self.enhanced, self.phones,
+                            self.sidecar) if p is not None]
 
     def target_files(self) -> dict[str, Path]:
         return {fmt: p for fmt, p in (("npy", self.npy), ("csv", self.csv), ("mat", self.mat))
@@ -90,26 +93,33 @@ def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
 
 
 def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, out: Path,
-                   title: str) -> Path:
-    """Spectrogram of the input and one panel per predicted target."""
+                   title: str, phones=()) -> Path:
+    """Spectrogram of the input and one panel per predicted target (phone intervals shaded)."""
     from sitool.plotting import plot_tracks
 
     tracks = {"predicted": {n: targets[:, i] for i, n in enumerate(info.names)}}
-    return plot_tracks(signal, tracks, info.names, info.units, info.frame_rate, out, title=title)
+    return plot_tracks(signal, tracks, info.names, info.units, info.frame_rate, out, title=title,
+                       phones=phones)
 
 
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
                  device: str = "cpu", overwrite: bool = False,
-                 formats=DEFAULT_FORMATS) -> list[InvertOutputs]:
+                 formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None
+                 ) -> list[InvertOutputs]:
     """Invert every recording with the model of ``model_dir`` (an experiment or exported dir,
-    or a Hub id); returns what was written per file."""
+    or a Hub id); returns what was written per file. ``align``: a TextGrid, CTM or dir of
+    them, for per-phone summaries (``<name>_phones.tsv``) and phone shading in the plot."""
     from sitool import invert_outputs
     from sitool.export import resolve_model
 
     model_name, model_dir = model_dir, resolve_model(model_dir)
     formats = invert_outputs.parse_formats(formats)
     paths = check_inputs(audio_paths, model_dir)
+    from sitool import alignment
+
+    alignments = alignment.read_alignment(align) if align is not None else None
+    unaligned = 0
     from sitool.inference import load_inverter
 
     inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
@@ -121,6 +131,13 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
     for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se, formats)
+        phones = (alignment.alignment_for(alignments, path.stem, len(paths) == 1)
+                  if alignments is not None and info is not None else None)
+        if phones is not None:
+            outputs.phones = out_dir / f"{path.stem}_phones.tsv"
+        elif alignments is not None and info is not None:
+            unaligned += 1
+            log.info("%s: no alignment for %r in %s; no phone table", path, path.stem, align)
         if not overwrite and all(p.is_file() for p in outputs.all()):
             reused += 1
             results.append(outputs)
@@ -139,7 +156,11 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             invert_outputs.write_targets(outputs.target_files(), targets, info)
             if outputs.png is not None:
                 plot_inversion(signal, targets, info, outputs.png,
-                               title=f"{path.name}: predicted by {Path(model_dir).name}")
+                               title=f"{path.name}: predicted by {Path(model_dir).name}",
+                               phones=phones or ())
+            if outputs.phones is not None:
+                atomic_write_text(outputs.phones, alignment.format_phone_table(
+                    alignment.phone_summaries(targets, info, phones)))
             log.info("%s: %d frames at %g Hz -> %s", path, len(targets), info.frame_rate,
                      ", ".join(p.name for p in outputs.target_files().values()))
         if outputs.enhanced is not None:
@@ -152,6 +173,9 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             invert_outputs.estimate_snr(signal, result.enhanced),
             {k: p for k, p in vars(outputs).items() if p is not None and k not in ("audio", "sidecar")}))
         results.append(outputs)
+    if unaligned:
+        log.warning("%d of %d file(s) had no alignment in %s (matched by file name)", unaligned,
+                    len(paths), align)
     if reused:
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)

@@ -15,11 +15,15 @@ import click
 @click.option("--format", "formats", multiple=True, metavar="npy|csv|mat",
               help="Target file format(s), repeat or comma-separate; default npy,csv. mat is "
                    "MATLAB (targets, time, names, units, frame_rate).")
+@click.option("--align", type=click.Path(exists=True), default=None,
+              help="Phone alignment: a Praat TextGrid, a CTM (utt = file name without "
+                   "extension) or a dir of them; writes <name>_phones.tsv and shades phones "
+                   "in --plot.")
 @click.option("--checkpoint", default="best", show_default=True,
               help="best, last, or a checkpoint file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--overwrite", is_flag=True, help="Redo files whose outputs exist.")
-def invert(audio, model, out, plot, formats, checkpoint, device, overwrite) -> None:
+def invert(audio, model, out, plot, formats, align, checkpoint, device, overwrite) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     \b
@@ -32,7 +36,7 @@ def invert(audio, model, out, plot, formats, checkpoint, device, overwrite) -> N
     from sitool.invert import invert_files
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
-                           overwrite=overwrite, formats=formats or None)
+                           overwrite=overwrite, formats=formats or None, align=align)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))
