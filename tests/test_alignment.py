@@ -160,3 +160,89 @@ def test_phone_classes_sampa_and_arpabet():
     assert phone_classes("sh") == ("postalveolar", "fricative")  # TIMIT-style lower case
     assert phone_classes("bcl") == ("bilabial", "stop")
     assert phone_classes("sil") == ("silence",) and phone_classes("zz") == ()
+
+
+def _synth_style_ctm(data):
+    """Synthetic-corpus (SAMPA) phones over each utterance: sil, then p a m i t a ..., sil."""
+    from sitool.datadir import PhoneSegment, format_ctm
+
+    cycle = ["p", "a", "m", "i", "t", "a", "k", "u", "b", "E", "n", "o"]
+    phones = {}
+    for utt in data.utts:
+        dur = data.utt2dur[utt]
+        edges = np.arange(0.1, dur - 0.1, 0.08)
+        segs = [PhoneSegment(0.0, 0.1, "sil")]
+        segs += [PhoneSegment(float(a), float(b), cycle[k % len(cycle)])
+                 for k, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
+        segs.append(PhoneSegment(float(edges[-1]), float(dur), "sil"))
+        phones[utt] = segs
+    (data.path / "phones.ctm").write_text(format_ctm(phones))
+    return phones
+
+
+def test_score_by_phone_groups_frames_by_class(tmp_path, monkeypatch):
+    """A model that is exact except that its LA stays 2 mm open at bilabials (the failure the
+    by-phone table is for): only the classes containing p, b, m show it."""
+    from sitool.alignment import frames_in
+    from sitool.datadir import DataDir
+    from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir,
+                                            make_tv_data_dir, write_decode_dir)
+    from sitool.scoring.score import score_experiments
+
+    clean = DataDir(make_tv_data_dir(tmp_path / "data" / "test", num_utts=3))
+    phones = _synth_style_ctm(clean)
+    noisy = DataDir(make_noisy_data_dir(tmp_path / "data" / "test_noisy", clean.path,
+                                        [("white", "non-babble",
+                                          make_noise_file(tmp_path / "w.wav", 3.0, 1))], [0]))
+    from sitool.datadir import format_ctm
+
+    (noisy.path / "phones.ctm").write_text(format_ctm(
+        {u: phones[noisy.mix[u].clean_utt] for u in noisy.utts}))
+
+    def predict(data):
+        def fn(utt, ref):
+            pred = ref.copy()
+            segs = data.phones[utt]
+            for seg in segs:
+                if seg.phone in ("p", "b", "m"):
+                    pred[frames_in(seg, len(pred), 100.0), 0] += 2.0
+            return pred
+        return fn
+
+    exp = tmp_path / "exp" / "train_si"
+    for data in (clean, noisy):
+        write_decode_dir(exp, data.path, predict(data))
+    monkeypatch.chdir(tmp_path)
+    result = score_experiments(exps=[exp], make_plots=False, by_phone=True)
+    table = pd.read_csv(exp / "decode" / "test" / "phone_scores.tsv", sep="\t")
+    la = table[table.target == "LA"].set_index("class")
+    assert la.loc["bilabial", "pred_mean"] - la.loc["bilabial", "ref_mean"] == pytest.approx(2.0)
+    assert la.loc["bilabial", "rmse"] == pytest.approx(2.0, rel=1e-5)
+    assert la.loc["alveolar", "rmse"] == pytest.approx(0, abs=1e-6)
+    assert la.loc["alveolar", "ppmc"] == pytest.approx(1.0)
+    assert la.loc["nasal", "rmse"] == pytest.approx(np.sqrt(2.0 ** 2 / 2), rel=0.1)  # m of {m, n}
+    assert la.loc["vowel", "rmse"] == pytest.approx(0, abs=1e-6)
+    n_bilabial = sum(s.phone in "pbm" for segs in phones.values() for s in segs)
+    assert la.loc["bilabial", "n_intervals"] == n_bilabial
+    ttcd = table[table.target == "TTCD"].set_index("class")
+    assert (ttcd["rmse"] < 1e-6).all()                           # only LA was perturbed
+    noisy_table = pd.read_csv(exp / "decode" / "test_noisy" / "phone_scores.tsv", sep="\t")
+    assert set(noisy_table.snr_db) == {0.0} and set(noisy_table.category) == {"non-babble"}
+    assert "== per phone class" in result.text
+    block = result.text.split("test: clean — train_si")[1].split("\n\n")[1]
+    bilabial = next(line for line in block.splitlines() if line.startswith("bilabial"))
+    assert "/ 2 (" in bilabial                                   # LA: RMSE 2 mm
+    assert "test_noisy: non-babble 0 dB — train_si" in result.text
+
+
+def test_score_by_phone_needs_an_alignment(tmp_path, monkeypatch):
+    from sitool.scoring.fake_decode import make_tv_data_dir, write_decode_dir
+    from sitool.scoring.score import score_experiments
+
+    data = make_tv_data_dir(tmp_path / "data" / "test", num_utts=2)
+    exp = tmp_path / "exp" / "m"
+    write_decode_dir(exp, data, lambda utt, ref: ref + 0.1 * np.sin(np.arange(len(ref)))[:, None])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SitoolError, match="--by-phone: none of the decoded data dirs has a phone "
+                                          "alignment"):
+        score_experiments(exps=[exp], make_plots=False, by_phone=True)
