@@ -5,6 +5,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 from click.testing import CliRunner
@@ -92,7 +93,12 @@ def test_model_card_lists_the_experiment_scores(trained, tmp_path):
     row = table.splitlines()[2].split("|")
     assert row[1].strip() == "clean" and row[3].strip() == "4"
     assert -1 <= float(row[4]) <= 1
-    assert "Speech enhancement" in card and "PESQ" in card
+    assert "Speech enhancement" in card
+    se_header = card.split("**Speech enhancement**")[1].split("\n\n")[1].splitlines()[0]
+    assert se_header == ("| noise | SNR [dB] | n | PESQ | STOI | SI-SDR [dB] | ESTOI | PESQ-NB "
+                         "| CSIG | CBAK | COVL |")
+    se = pd.read_csv(exp / "decode" / "toy" / "se_scores.tsv", sep="\t")
+    assert se[["estoi", "pesq_nb", "csig", "cbak", "covl"]].notna().all().all()
 
 
 def test_cli_export_invert_and_decode_with_an_exported_dir(trained, audios, tmp_path):
