@@ -9,6 +9,7 @@ the output dir:
 - ``<name>.csv``  the same with a time column: header ``time [s],LA [mm],...``;
 - ``<name>.png``  with ``plot``: spectrogram and one panel per target;
 - ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head;
+- ``<name>.gif``  with ``animate``: the TVs driving a mid-sagittal schematic, time cursor;
 - ``<name>_phones.tsv``  with ``align``: per phone interval and target, mean/min/max/midpoint;
 - ``<name>.json``  the sidecar: model id and hash, targets, input and its processing, SNR
   estimate (``sitool.invert_outputs``, which also writes ``--format mat``).
@@ -50,10 +51,11 @@ class InvertOutputs:
     mat: Path | None = None
     sidecar: Path | None = None       # <name>.json, see sitool.invert_outputs
     phones: Path | None = None        # <name>_phones.tsv with --align, see sitool.alignment
+    gif: Path | None = None           # <name>.gif with animate, see sitool.animation
 
     def all(self) -> list[Path]:
-        return [p for p in (self.npy, self.csv, self.mat, self.png, self.enhanced, self.phones,
-                            self.sidecar) if p is not None]
+        return [p for p in (self.npy, self.csv, self.mat, self.png, self.gif, self.enhanced,
+                            self.phones, self.sidecar) if p is not None]
 
     def target_files(self) -> dict[str, Path]:
         return {fmt: p for fmt, p in (("npy", self.npy), ("csv", self.csv), ("mat", self.mat))
@@ -105,11 +107,12 @@ def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, ou
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
                  device: str = "cpu", overwrite: bool = False,
-                 formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None
-                 ) -> list[InvertOutputs]:
+                 formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None,
+                 animate: bool = False) -> list[InvertOutputs]:
     """Invert every recording with the model of ``model_dir`` (an experiment or exported dir,
     or a Hub id); returns what was written per file. ``align``: a TextGrid, CTM or dir of
-    them, for per-phone summaries (``<name>_phones.tsv``) and phone shading in the plot."""
+    them, for per-phone summaries (``<name>_phones.tsv``) and phone shading in the plot.
+    ``animate``: ``<name>.gif``, a mid-sagittal schematic driven by the predicted TVs."""
     from sitool import invert_outputs
     from sitool.export import resolve_model
 
@@ -135,6 +138,8 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                   if alignments is not None and info is not None else None)
         if phones is not None:
             outputs.phones = out_dir / f"{path.stem}_phones.tsv"
+        if animate and info is not None:
+            outputs.gif = out_dir / f"{path.stem}.gif"
         elif alignments is not None and info is not None:
             unaligned += 1
             log.info("%s: no alignment for %r in %s; no phone table", path, path.stem, align)
@@ -158,6 +163,12 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                 plot_inversion(signal, targets, info, outputs.png,
                                title=f"{path.name}: predicted by {Path(model_dir).name}",
                                phones=phones or ())
+            if outputs.gif is not None:
+                from sitool.animation import animate_tracks
+
+                animate_tracks(signal, {n: targets[:, i] for i, n in enumerate(info.names)},
+                               info.frame_rate, outputs.gif, title=f"{path.name} (predicted)",
+                               labels=[(s.start, s.end, s.phone) for s in phones or ()])
             if outputs.phones is not None:
                 atomic_write_text(outputs.phones, alignment.format_phone_table(
                     alignment.phone_summaries(targets, info, phones)))

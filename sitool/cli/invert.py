@@ -19,11 +19,15 @@ import click
               help="Phone alignment: a Praat TextGrid, a CTM (utt = file name without "
                    "extension) or a dir of them; writes <name>_phones.tsv and shades phones "
                    "in --plot.")
+@click.option("--animate", is_flag=True,
+              help="Also write <name>.gif: a mid-sagittal schematic (lips, tongue, velum) "
+                   "driven by the predicted TVs, over the spectrogram with a time cursor.")
 @click.option("--checkpoint", default="best", show_default=True,
               help="best, last, or a checkpoint file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--overwrite", is_flag=True, help="Redo files whose outputs exist.")
-def invert(audio, model, out, plot, formats, align, checkpoint, device, overwrite) -> None:
+def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
+           overwrite) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     \b
@@ -36,7 +40,8 @@ def invert(audio, model, out, plot, formats, align, checkpoint, device, overwrit
     from sitool.invert import invert_files
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
-                           overwrite=overwrite, formats=formats or None, align=align)
+                           overwrite=overwrite, formats=formats or None, align=align,
+                           animate=animate)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))
