@@ -138,11 +138,11 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                   if alignments is not None and info is not None else None)
         if phones is not None:
             outputs.phones = out_dir / f"{path.stem}_phones.tsv"
-        if animate and info is not None:
-            outputs.gif = out_dir / f"{path.stem}.gif"
         elif alignments is not None and info is not None:
             unaligned += 1
             log.info("%s: no alignment for %r in %s; no phone table", path, path.stem, align)
+        if animate and info is not None:
+            outputs.gif = out_dir / f"{path.stem}.gif"
         if not overwrite and all(p.is_file() for p in outputs.all()):
             reused += 1
             results.append(outputs)

@@ -140,8 +140,12 @@ def test_invert_align_ctm_matches_files_by_name(ramp_model, tmp_path, caplog):
     from sitool.invert import invert_files
 
     with caplog.at_level("INFO"):
-        out_a, out_b = invert_files([a, b], ramp_model, tmp_path / "inv", align=ctm)
+        out_a, out_b = invert_files([a, b], ramp_model, tmp_path / "inv", align=ctm,
+                                    animate=True)
     assert out_b.phones is None and "1 of 2 file(s) had no alignment" in caplog.text
+    from PIL import Image
+
+    assert Image.open(out_a.gif).format == "GIF" and Image.open(out_b.gif).n_frames == 12
     table = pd.read_csv(out_a.phones, sep="\t")
     assert list(table.phone.unique()) == ["b", "E"]
     e_la = table[(table.phone == "E") & (table.target == "LA")].iloc[0]
