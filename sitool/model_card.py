@@ -37,6 +37,8 @@ def _score_tables(exp_dir: Path) -> tuple[list[str], str]:
         return [], f"No scores yet ({e}); run `sitool decode` and `sitool score` before exporting."
     sets = headline_sets(experiments, Filters())
     se = load_se_scores(experiments)
+    if se is not None:       # files scored by an older sitool lack the newer SE measures
+        se = se.reindex(columns=list(dict.fromkeys([*se.columns, *aggregate.SE_METRICS])))
     summary = build_summary(experiments, si, se, Filters(sets=sets), by_type=False, pool_sets=True)
     model = summary.models[0]
     conds = summary.conditions()
@@ -55,7 +57,8 @@ def _score_tables(exp_dir: Path) -> tuple[list[str], str]:
            + tables.markdown_table(header, rows)]
     if summary.se is not None:
         se_rows = []
-        for rec in summary.se[summary.se["system"] == model].to_dict("records"):
+        se_rows_df = aggregate.sort_conditions(summary.se[summary.se["system"] == model])
+        for rec in se_rows_df.to_dict("records"):
             se_rows.append([rec["category"], format_snr(rec["snr_db"]), str(int(rec["n_utts"]))]
                            + [tables.fmt_number(rec[m], tables.SE_DIGITS[m])
                               for m in aggregate.SE_METRICS])
