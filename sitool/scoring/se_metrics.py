@@ -89,39 +89,43 @@ def segmental_snr(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPL
     return float(np.mean(np.clip(snr, *SEGSNR_RANGE)))
 
 
-def _lpc(frame: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Autocorrelation ``r[0..order]`` and LPC polynomial ``[1, a1..ap]`` (Levinson-Durbin)."""
-    r = np.array([np.dot(frame[:len(frame) - k], frame[k:]) for k in range(order + 1)])
-    a = np.zeros(order + 1)
-    a[0] = 1.0
-    error = r[0]
+def _lpc(frames: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame (rows): autocorrelation ``r[0..order]`` and LPC polynomial ``[1, a1..ap]``
+    (Levinson-Durbin, all frames at once)."""
+    n, length = frames.shape
+    r = np.stack([np.sum(frames[:, :length - k] * frames[:, k:], axis=1)
+                  for k in range(order + 1)], axis=1)
+    a = np.zeros((n, order + 1))
+    a[:, 0] = 1.0
+    error = r[:, 0].copy()
     for i in range(1, order + 1):
-        if error <= 0:
-            break
-        k = -(r[i] + np.dot(a[1:i], r[i - 1:0:-1])) / error
-        a[1:i + 1] = a[1:i + 1] + k * a[i - 1::-1][:i]
-        error *= 1 - k * k
+        ok = error > 0
+        acc = r[:, i] + np.sum(a[:, 1:i] * r[:, i - 1:0:-1], axis=1)
+        k = np.where(ok, -acc / np.where(ok, error, 1.0), 0.0)
+        a[:, 1:i + 1] = a[:, 1:i + 1] + k[:, None] * a[:, i - 1::-1][:, :i]
+        error = error * (1 - k * k)
     return r, a
+
+
+def _toeplitz_form(a: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Per row: ``a T(r) a'`` with ``T(r)`` the symmetric Toeplitz matrix of ``r``."""
+    order = a.shape[1] - 1
+    out = r[:, 0] * np.sum(a * a, axis=1)
+    for d in range(1, order + 1):
+        out += 2 * r[:, d] * np.sum(a[:, :order + 1 - d] * a[:, d:], axis=1)
+    return out
 
 
 def llr_frames(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Per-frame log-likelihood ratio log(a_p R_c a_p' / a_c R_c a_c') (R_c: the clean
     frame's autocorrelation matrix; a_c, a_p: clean and processed LPC polynomials)."""
-    from scipy.linalg import toeplitz
-
     length, hop = _geometry(rate)
     order = 10 if rate < 10000 else 16
-    out = []
-    for c, p in zip(_frames(reference, length, hop), _frames(degraded, length, hop)):
-        r_c, a_c = _lpc(c, order)
-        _, a_p = _lpc(p, order)
-        matrix = toeplitz(r_c)
-        den = float(a_c @ matrix @ a_c)
-        num = float(a_p @ matrix @ a_p)
-        if den <= 0 or num <= 0:
-            continue                 # a silent (all-zero) frame carries no spectral envelope
-        out.append(math.log(num / den))
-    return np.asarray(out)
+    r_c, a_c = _lpc(_frames(reference, length, hop), order)
+    _, a_p = _lpc(_frames(degraded, length, hop), order)
+    num, den = _toeplitz_form(a_p, r_c), _toeplitz_form(a_c, r_c)
+    keep = (num > 0) & (den > 0)      # a silent (all-zero) frame carries no spectral envelope
+    return np.log(num[keep] / den[keep])
 
 
 def _critical_filters(n_fft: int, rate: int) -> np.ndarray:
@@ -138,21 +142,18 @@ def _critical_filters(n_fft: int, rate: int) -> np.ndarray:
 
 
 def _nearest_peaks(energy: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """For each band, the energy at the nearest spectral peak, found by following the slope
-    (the search of Loizou's ``wss.m``, indices as there)."""
-    n = len(slope)
-    peaks = np.empty(n)
-    for i in range(n):
-        j = i
-        if slope[i] > 0:
-            while j < len(energy) - 1 and slope[j] > 0:
-                j += 1
-            peaks[i] = energy[j - 1]
-        else:
-            while j >= 0 and slope[j] <= 0:
-                j -= 1
-            peaks[i] = energy[j + 1]
-    return peaks
+    """Per frame (rows) and band, the energy at the nearest spectral peak, found by following
+    the slope (the search of Loizou's ``wss.m``, indices as there): on a rising slope the
+    band before the first non-rising one at or above it, else the band after the last
+    rising one at or below it."""
+    n_frames, n = slope.shape
+    idx = np.arange(n)
+    last = energy.shape[1] - 1
+    # first j >= i with slope <= 0 (else ``last``), and last j <= i with slope > 0 (else -1)
+    up = np.minimum.accumulate(np.where(slope <= 0, idx, last)[:, ::-1], axis=1)[:, ::-1]
+    down = np.maximum.accumulate(np.where(slope > 0, idx, -1), axis=1)
+    j = np.where(slope > 0, np.minimum(up, last) - 1, down + 1)
+    return np.take_along_axis(energy, j, axis=1)
 
 
 def wss_frames(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE,
@@ -162,20 +163,18 @@ def wss_frames(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_R
     n_fft = 2 ** int(math.ceil(math.log2(2 * length)))
     filters = _critical_filters(n_fft, rate)
     half = n_fft // 2
-    out = []
-    for c, p in zip(_frames(reference, length, hop), _frames(degraded, length, hop)):
-        specs = [np.abs(np.fft.fft(x, n_fft)[:half]) ** 2 for x in (c, p)]
-        energies = [10 * np.log10(np.maximum(filters @ s, 1e-10)) for s in specs]
-        slopes = [e[1:] - e[:-1] for e in energies]
-        weights = []
-        for e, s in zip(energies, slopes):
-            peak = _nearest_peaks(e, s)
-            w_max = kmax / (kmax + e.max() - e[:-1])
-            w_loc = klocmax / (klocmax + peak - e[:-1])
-            weights.append(w_max * w_loc)
-        w = (weights[0] + weights[1]) / 2
-        out.append(float(np.sum(w * (slopes[0] - slopes[1]) ** 2) / np.sum(w)))
-    return np.asarray(out)
+    weights, slopes = [], []
+    for x in (reference, degraded):
+        spec = np.abs(np.fft.rfft(_frames(x, length, hop), n_fft, axis=1)[:, :half]) ** 2
+        energy = 10 * np.log10(np.maximum(spec @ filters.T, 1e-10))
+        slope = energy[:, 1:] - energy[:, :-1]
+        peak = _nearest_peaks(energy, slope)
+        w_max = kmax / (kmax + energy.max(axis=1, keepdims=True) - energy[:, :-1])
+        w_loc = klocmax / (klocmax + peak - energy[:, :-1])
+        weights.append(w_max * w_loc)
+        slopes.append(slope)
+    w = (weights[0] + weights[1]) / 2
+    return np.sum(w * (slopes[0] - slopes[1]) ** 2, axis=1) / np.sum(w, axis=1)
 
 
 def _lowest_mean(values: np.ndarray) -> float:
