@@ -34,7 +34,6 @@ from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.invert_outputs import DEFAULT_FORMATS, targets_csv  # noqa: F401 (re-exported)
-from sitool.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +118,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
     model_name, model_dir = model_dir, resolve_model(model_dir)
     formats = invert_outputs.parse_formats(formats)
     paths = check_inputs(audio_paths, model_dir)
-    from sitool import alignment
-
-    alignments = alignment.read_alignment(align) if align is not None else None
-    unaligned = 0
+    extras = invert_outputs.Extras(align, animate, out_dir, single=len(paths) == 1)
     from sitool.inference import load_inverter
 
     inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
@@ -134,15 +130,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
     for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se, formats)
-        phones = (alignment.alignment_for(alignments, path.stem, len(paths) == 1)
-                  if alignments is not None and info is not None else None)
-        if phones is not None:
-            outputs.phones = out_dir / f"{path.stem}_phones.tsv"
-        elif alignments is not None and info is not None:
-            unaligned += 1
-            log.info("%s: no alignment for %r in %s; no phone table", path, path.stem, align)
-        if animate and info is not None:
-            outputs.gif = out_dir / f"{path.stem}.gif"
+        phones = extras.plan(outputs, info is not None)      # --align, --animate outputs
         if not overwrite and all(p.is_file() for p in outputs.all()):
             reused += 1
             results.append(outputs)
@@ -163,30 +151,17 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                 plot_inversion(signal, targets, info, outputs.png,
                                title=f"{path.name}: predicted by {Path(model_dir).name}",
                                phones=phones or ())
-            if outputs.gif is not None:
-                from sitool.animation import animate_tracks
-
-                animate_tracks(signal, {n: targets[:, i] for i, n in enumerate(info.names)},
-                               info.frame_rate, outputs.gif, title=f"{path.name} (predicted)",
-                               labels=[(s.start, s.end, s.phone) for s in phones or ()])
-            if outputs.phones is not None:
-                atomic_write_text(outputs.phones, alignment.format_phone_table(
-                    alignment.phone_summaries(targets, info, phones)))
+            extras.write(outputs, signal, targets, info, phones)
             log.info("%s: %d frames at %g Hz -> %s", path, len(targets), info.frame_rate,
                      ", ".join(p.name for p in outputs.target_files().values()))
         if outputs.enhanced is not None:
             if result.enhanced is None:
                 raise SitoolError(f"{model_dir}: the model has an SE head but returned no audio")
             write_audio(outputs.enhanced, np.asarray(result.enhanced, dtype=np.float32), SAMPLE_RATE)
-        invert_outputs.write_sidecar(outputs.sidecar, invert_outputs.sidecar(
-            invert_outputs.describe_model(inverter, model_name), invert_outputs.describe_input(path),
-            info, targets if info is not None else None,
-            invert_outputs.estimate_snr(signal, result.enhanced),
-            {k: p for k, p in vars(outputs).items() if p is not None and k not in ("audio", "sidecar")}))
+        invert_outputs.write_sidecar(outputs, inverter, model_name, signal, result.enhanced,
+                                     info, targets if info is not None else None)
         results.append(outputs)
-    if unaligned:
-        log.warning("%d of %d file(s) had no alignment in %s (matched by file name)", unaligned,
-                    len(paths), align)
+    extras.report(len(paths))
     if reused:
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)

@@ -1,5 +1,6 @@
 """What ``sitool invert`` writes beside each recording's predictions: the target files in the
-chosen formats and a JSON sidecar that makes them self-describing.
+chosen formats, a JSON sidecar that makes them self-describing, and the optional ``--align``
+and ``--animate`` outputs (:class:`Extras`).
 
 Formats (``--format``, several allowed; default ``npy,csv``):
 
@@ -185,5 +186,68 @@ def sidecar(model: dict, audio: dict, info: TargetInfo | None, targets: np.ndarr
     return out
 
 
-def write_sidecar(path: Path, content: dict) -> None:
-    atomic_write_text(path, json.dumps(content, indent=2) + "\n")
+def write_sidecar(outputs, inverter, model_name: str | os.PathLike, signal: np.ndarray,
+                  enhanced: np.ndarray | None, info: TargetInfo | None,
+                  targets: np.ndarray | None) -> None:
+    """Write ``outputs.sidecar`` for one inverted recording (``outputs``: InvertOutputs)."""
+    files = {k: p for k, p in vars(outputs).items()
+             if isinstance(p, Path) and k not in ("audio", "sidecar")}
+    content = sidecar(describe_model(inverter, model_name), describe_input(outputs.audio), info,
+                      targets, estimate_snr(signal, enhanced), files)
+    atomic_write_text(outputs.sidecar, json.dumps(content, indent=2) + "\n")
+
+
+class Extras:
+    """The optional per-recording outputs of ``--align`` (``<name>_phones.tsv`` and phone
+    shading in the plot) and ``--animate`` (``<name>.gif``)."""
+
+    def __init__(self, align: str | os.PathLike | None, animate: bool, out_dir: str | os.PathLike,
+                 single: bool):
+        from sitool.alignment import read_alignment
+
+        self.align = align
+        self.alignments = read_alignment(align) if align is not None else None
+        self.animate = animate
+        self.out_dir = Path(out_dir)
+        self.single = single
+        self.unaligned = 0
+
+    def plan(self, outputs, has_targets: bool):
+        """Set ``outputs.phones``/``outputs.gif``; returns the recording's phone segments
+        (None without an alignment for it)."""
+        from sitool.alignment import alignment_for
+
+        if not has_targets:
+            return None
+        stem = outputs.audio.stem
+        phones = None
+        if self.alignments is not None:
+            phones = alignment_for(self.alignments, stem, self.single)
+            if phones is not None:
+                outputs.phones = self.out_dir / f"{stem}_phones.tsv"
+            else:
+                self.unaligned += 1
+                log.info("%s: no alignment for %r in %s; no phone table", outputs.audio, stem,
+                         self.align)
+        if self.animate:
+            outputs.gif = self.out_dir / f"{stem}.gif"
+        return phones
+
+    def write(self, outputs, signal: np.ndarray, targets: np.ndarray, info: TargetInfo,
+              phones) -> None:
+        from sitool.alignment import format_phone_table, phone_summaries
+
+        if outputs.gif is not None:
+            from sitool.animation import animate_tracks
+
+            animate_tracks(signal, {n: targets[:, i] for i, n in enumerate(info.names)},
+                           info.frame_rate, outputs.gif, title=f"{outputs.audio.name} (predicted)",
+                           labels=[(s.start, s.end, s.phone) for s in phones or ()])
+        if outputs.phones is not None:
+            atomic_write_text(outputs.phones,
+                              format_phone_table(phone_summaries(targets, info, phones)))
+
+    def report(self, total: int) -> None:
+        if self.unaligned:
+            log.warning("%d of %d file(s) had no alignment in %s (matched by file name)",
+                        self.unaligned, total, self.align)
