@@ -220,7 +220,10 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
     ``job=None`` runs every job slice in this process. Returns the decode dirs.
     """
     check_job(nj, job)
-    exp_dir = Path(exp_dir)
+    from sitool.export import decode_home
+
+    model = exp_dir
+    exp_dir = decode_home(exp_dir)        # an exported dir or a Hub id works too
     names = [Path(d).name for d in data_dirs]
     if len(set(names)) != len(names):
         raise SitoolError(f"data dirs with the same set name would share a decode dir: {names}")
@@ -228,7 +231,7 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
         data = DataDir(d)
         data.require("utt2spk", "utt2dur")
         data.check_utterances()
-    inverter = load_inverter(exp_dir, checkpoint, device, batch_seconds)
+    inverter = load_inverter(model, checkpoint, device, batch_seconds)
     outs = []
     jobs = range(1, nj + 1) if job is None else [job]
     for data_dir in data_dirs:

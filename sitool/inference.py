@@ -2,6 +2,7 @@
 
     from sitool.inference import load_inverter
     inverter = load_inverter("exp/train_joint")           # best checkpoint, CPU
+    inverter = load_inverter("exported/joint")            # or a `sitool export` dir / Hub id
     result = inverter.invert(audio)                        # 16 kHz mono float32 [samples]
     result.targets        # [frames, n] in the targets' units, frame j at t = j / frame_rate
     result.enhanced       # [samples] enhanced audio (models with an SE stage), else None
@@ -27,7 +28,7 @@ from sitool.models.batch import Batch
 from sitool.models.framerate import frames_for_samples
 from sitool.training.batching import make_batches
 from sitool.training.data import collate
-from sitool.training.experiment import TrainedModel, load_trained_model
+from sitool.training.experiment import TrainedModel
 
 
 
@@ -114,6 +115,10 @@ class Inverter:
 
 def load_inverter(exp_dir: str | os.PathLike, checkpoint: str = "best",
                   device: str | torch.device = "cpu", batch_seconds: float = 60.0) -> Inverter:
-    """Load ``exp_dir``'s ``best`` or ``last`` checkpoint (or a checkpoint file) for inference."""
-    trained = load_trained_model(exp_dir, checkpoint, device)
+    """Load ``exp_dir``'s ``best`` or ``last`` checkpoint (or a checkpoint file) for inference.
+
+    ``exp_dir`` may also be a dir written by ``sitool export`` or the Hub id of one."""
+    from sitool.export import load_model_source
+
+    trained = load_model_source(exp_dir, checkpoint, device)
     return Inverter(trained, device, batch_seconds)

@@ -8,7 +8,11 @@ the output dir:
   (frame ``i`` is the state at ``t = i / frame_rate``);
 - ``<name>.csv``  the same with a time column: header ``time [s],LA [mm],...``;
 - ``<name>.png``  with ``plot``: spectrogram and one panel per target;
-- ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head.
+- ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head;
+- ``<name>.gif``  with ``animate``: the TVs driving a mid-sagittal schematic, time cursor;
+- ``<name>_phones.tsv``  with ``align``: per phone interval and target, mean/min/max/midpoint;
+- ``<name>.json``  the sidecar: model id and hash, targets, input and its processing, SNR
+  estimate (``sitool.invert_outputs``, which also writes ``--format mat``).
 
 An SE-only model (no SI head) writes only the enhanced audio.
 
@@ -17,8 +21,6 @@ Finished outputs are reused unless ``overwrite``.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ from tqdm import tqdm
 from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
-from sitool.io import atomic_save_npy, atomic_write_text
+from sitool.invert_outputs import DEFAULT_FORMATS, targets_csv  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +47,30 @@ class InvertOutputs:
     csv: Path | None
     png: Path | None
     enhanced: Path | None
+    mat: Path | None = None
+    sidecar: Path | None = None       # <name>.json, see sitool.invert_outputs
+    phones: Path | None = None        # <name>_phones.tsv with --align, see sitool.alignment
+    gif: Path | None = None           # <name>.gif with animate, see sitool.animation
 
     def all(self) -> list[Path]:
-        return [p for p in (self.npy, self.csv, self.png, self.enhanced) if p is not None]
+        return [p for p in (self.npy, self.csv, self.mat, self.png, self.gif, self.enhanced,
+                            self.phones, self.sidecar) if p is not None]
+
+    def target_files(self) -> dict[str, Path]:
+        return {fmt: p for fmt, p in (("npy", self.npy), ("csv", self.csv), ("mat", self.mat))
+                if p is not None}
 
 
-def output_paths(audio: Path, out_dir: Path, plot: bool, has_si: bool, has_se: bool) -> InvertOutputs:
+def output_paths(audio: Path, out_dir: Path, plot: bool, has_si: bool, has_se: bool,
+                 formats=DEFAULT_FORMATS) -> InvertOutputs:
     stem = audio.stem
     return InvertOutputs(audio=audio,
-                         npy=out_dir / f"{stem}.npy" if has_si else None,
-                         csv=out_dir / f"{stem}.csv" if has_si else None,
+                         npy=out_dir / f"{stem}.npy" if has_si and "npy" in formats else None,
+                         csv=out_dir / f"{stem}.csv" if has_si and "csv" in formats else None,
                          png=out_dir / f"{stem}.png" if plot and has_si else None,
-                         enhanced=out_dir / f"{stem}_enhanced.wav" if has_se else None)
-
-
-def targets_csv(targets: np.ndarray, info: TargetInfo) -> str:
-    """CSV text: a ``time [s]`` column (``i / frame_rate``) and ``NAME [unit]`` columns."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["time [s]"] + [f"{n} [{u}]" for n, u in zip(info.names, info.units)])
-    for i, row in enumerate(targets):
-        writer.writerow([f"{i / info.frame_rate:.4f}"] + [f"{v:.6g}" for v in row])
-    return buffer.getvalue()
+                         enhanced=out_dir / f"{stem}_enhanced.wav" if has_se else None,
+                         mat=out_dir / f"{stem}.mat" if has_si and "mat" in formats else None,
+                         sidecar=out_dir / f"{stem}.json")
 
 
 def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike) -> list[Path]:
@@ -90,19 +94,31 @@ def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
 
 
 def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, out: Path,
-                   title: str) -> Path:
-    """Spectrogram of the input and one panel per predicted target."""
+                   title: str, phones=()) -> Path:
+    """Spectrogram of the input and one panel per predicted target (phone intervals shaded)."""
     from sitool.plotting import plot_tracks
 
     tracks = {"predicted": {n: targets[:, i] for i, n in enumerate(info.names)}}
-    return plot_tracks(signal, tracks, info.names, info.units, info.frame_rate, out, title=title)
+    return plot_tracks(signal, tracks, info.names, info.units, info.frame_rate, out, title=title,
+                       phones=phones)
 
 
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
-                 device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
-    """Invert every recording with the model of ``model_dir``; returns what was written per file."""
+                 device: str = "cpu", overwrite: bool = False,
+                 formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None,
+                 animate: bool = False) -> list[InvertOutputs]:
+    """Invert every recording with the model of ``model_dir`` (an experiment or exported dir,
+    or a Hub id); returns what was written per file. ``align``: a TextGrid, CTM or dir of
+    them, for per-phone summaries (``<name>_phones.tsv``) and phone shading in the plot.
+    ``animate``: ``<name>.gif``, a mid-sagittal schematic driven by the predicted TVs."""
+    from sitool import invert_outputs
+    from sitool.export import resolve_model
+
+    model_name, model_dir = model_dir, resolve_model(model_dir)
+    formats = invert_outputs.parse_formats(formats)
     paths = check_inputs(audio_paths, model_dir)
+    extras = invert_outputs.Extras(align, animate, out_dir, single=len(paths) == 1)
     from sitool.inference import load_inverter
 
     inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
@@ -113,7 +129,8 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
     for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
-        outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se)
+        outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se, formats)
+        phones = extras.plan(outputs, info is not None)      # --align, --animate outputs
         if not overwrite and all(p.is_file() for p in outputs.all()):
             reused += 1
             results.append(outputs)
@@ -129,18 +146,22 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             if targets.ndim != 2 or targets.shape[1] != len(info.names):
                 raise SitoolError(f"{model_dir}: model returned targets of shape {targets.shape}, "
                                   f"expected [frames, {len(info.names)}]")
-            atomic_save_npy(outputs.npy, targets)
-            atomic_write_text(outputs.csv, targets_csv(targets, info))
+            invert_outputs.write_targets(outputs.target_files(), targets, info)
             if outputs.png is not None:
                 plot_inversion(signal, targets, info, outputs.png,
-                               title=f"{path.name}: predicted by {Path(model_dir).name}")
+                               title=f"{path.name}: predicted by {Path(model_dir).name}",
+                               phones=phones or ())
+            extras.write(outputs, signal, targets, info, phones)
             log.info("%s: %d frames at %g Hz -> %s", path, len(targets), info.frame_rate,
-                     outputs.npy)
+                     ", ".join(p.name for p in outputs.target_files().values()))
         if outputs.enhanced is not None:
             if result.enhanced is None:
                 raise SitoolError(f"{model_dir}: the model has an SE head but returned no audio")
             write_audio(outputs.enhanced, np.asarray(result.enhanced, dtype=np.float32), SAMPLE_RATE)
+        invert_outputs.write_sidecar(outputs, inverter, model_name, signal, result.enhanced,
+                                     info, targets if info is not None else None)
         results.append(outputs)
+    extras.report(len(paths))
     if reused:
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)

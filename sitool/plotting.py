@@ -79,6 +79,16 @@ def draw_phones(ax, phones: Sequence[PhoneSegment]) -> None:
                 ha="center", va="bottom", fontsize=7)
 
 
+def shade_phones(ax, phones: Sequence[PhoneSegment]) -> None:
+    """Phone intervals as alternating light bands (silences left white) with boundary lines."""
+    from sitool.alignment import SILENCE, phone_classes
+
+    for i, seg in enumerate(phones):
+        if phone_classes(seg.phone) != (SILENCE,):
+            ax.axvspan(seg.start, seg.end, color="0.93" if i % 2 else "0.87", lw=0, zorder=0)
+        ax.axvline(seg.start, color="0.8", lw=0.5, ls=":", zorder=0)
+
+
 def plot_tracks(
     signal: np.ndarray,
     tracks: Mapping[str, Mapping[str, np.ndarray]],
@@ -109,8 +119,7 @@ def plot_tracks(
             ax.plot(t, track, lw=1.0, label=label)
         ax.set_ylabel(f"{name}\n[{unit}]", fontsize=8, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
-        for seg in phones:
-            ax.axvline(seg.start, color="0.85", lw=0.5, ls=":")
+        shade_phones(ax, phones)
     if len(tracks) > 1:
         axes[1].legend(fontsize=7, loc="upper right", ncol=len(tracks))
     axes[-1].set_xlabel("time [s]")

@@ -35,6 +35,7 @@ COMMANDS = {
     "decode": "sitool.cli.decode",
     "score": "sitool.cli.score",
     "invert": "sitool.cli.invert",
+    "export": "sitool.cli.export",
 }
 
 
@@ -77,6 +78,6 @@ def main(log_file: str | None, verbose: bool) -> None:
       4  train                            SI / SE / joint / cascade models
       5  decode                           predicted tract variables (+ enhanced audio)
       6  score                            PPMC / RMSE tables, RESULTS.md, plots
-    Inspection: plot-utt. Inference on new recordings: invert.
+    Inspection: plot-utt. Inference on new recordings: invert. Sharing a model: export.
     """
     setup_logging(log_file, verbose)

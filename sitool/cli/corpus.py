@@ -33,10 +33,18 @@ def validate_data(data_dirs: tuple[str, ...], no_audio: bool) -> None:
 @click.argument("data_dir", type=click.Path(file_okay=False))
 @click.argument("utt")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Output image (.png, .pdf, .svg).")
-def plot_utt(data_dir: str, utt: str, out: str) -> None:
+              help="Output image (.png, .pdf, .svg), or .gif with --animate.")
+@click.option("--animate", is_flag=True,
+              help="Write an animated GIF instead: the reference TVs driving a mid-sagittal "
+                   "schematic, with the spectrogram and a time cursor.")
+def plot_utt(data_dir: str, utt: str, out: str, animate: bool) -> None:
     """Plot UTT of DATA_DIR: spectrogram, every target track, phone labels when known."""
-    path = plot_utterance(data_dir, utt, out)
+    if animate:
+        from sitool.animation import animate_utterance
+
+        path = animate_utterance(data_dir, utt, out)
+    else:
+        path = plot_utterance(data_dir, utt, out)
     click.echo(f"wrote {path}")
 
 

@@ -7,7 +7,8 @@ import click
 
 @click.command("decode")
 @click.option("--exp", "exp_dir", required=True, type=click.Path(file_okay=False),
-              help="Trained experiment dir, e.g. exp/train_joint.")
+              help="Trained experiment dir (e.g. exp/train_joint), a dir written by sitool "
+                   "export, or the Hub id of one (decodes then go to exp/ORG--NAME/decode/).")
 @click.argument("data_dirs", nargs=-1, required=True, type=click.Path(file_okay=False))
 @click.option("--nj", default=1, show_default=True, help="Number of jobs the utterances are split into.")
 @click.option("--job", default=None, type=int,

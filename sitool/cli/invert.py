@@ -8,26 +8,40 @@ import click
 @click.command("invert")
 @click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--model", required=True, type=click.Path(file_okay=False),
-              help="Trained experiment dir (exp/TAG).")
+              help="Trained experiment dir (exp/TAG), a dir written by sitool export, or the "
+                   "Hub id of one (ORG/NAME).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output dir.")
 @click.option("--plot", is_flag=True, help="Also write <name>.png (spectrogram + tracks).")
+@click.option("--format", "formats", multiple=True, metavar="npy|csv|mat",
+              help="Target file format(s), repeat or comma-separate; default npy,csv. mat is "
+                   "MATLAB (targets, time, names, units, frame_rate).")
+@click.option("--align", type=click.Path(exists=True), default=None,
+              help="Phone alignment: a Praat TextGrid, a CTM (utt = file name without "
+                   "extension) or a dir of them; writes <name>_phones.tsv and shades phones "
+                   "in --plot.")
+@click.option("--animate", is_flag=True,
+              help="Also write <name>.gif: a mid-sagittal schematic (lips, tongue, velum) "
+                   "driven by the predicted TVs, over the spectrogram with a time cursor.")
 @click.option("--checkpoint", default="best", show_default=True,
               help="best, last, or a checkpoint file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--overwrite", is_flag=True, help="Redo files whose outputs exist.")
-def invert(audio, model, out, plot, checkpoint, device, overwrite) -> None:
+def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
+           overwrite) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     \b
     Writes per file to --out: <name>.npy [frames, targets] in units, <name>.csv
-    (time [s] + 'NAME [unit]' columns), <name>.png with --plot, and <name>_enhanced.wav
-    (16 kHz) when the model has an SE head. Stereo is averaged to mono and other rates
-    resampled to 16 kHz (logged).
+    (time [s] + 'NAME [unit]' columns), <name>.mat with --format mat, <name>.png with --plot,
+    <name>_enhanced.wav (16 kHz) when the model has an SE head, and <name>.json: model id
+    and hash, targets' names/units/frame rate, the input's rate/channels and what was done
+    to it, an SNR estimate. Stereo is averaged to mono and other rates resampled to 16 kHz.
     """
     from sitool.invert import invert_files
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
-                           overwrite=overwrite)
+                           overwrite=overwrite, formats=formats or None, align=align,
+                           animate=animate)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))

@@ -23,6 +23,9 @@ from sitool.scoring.aggregate import Filters, parse_snr
               help="Only this noise category (babble, non-babble, clean) or noise type (repeatable).")
 @click.option("--by-type", is_flag=True, help="One row per noise type (default: types pooled per category).")
 @click.option("--rmse", "show_rmse", is_flag=True, help="Also print per-target RMSE.")
+@click.option("--by-phone", is_flag=True,
+              help="Also PPMC/RMSE per phone class (bilabial, alveolar, velar, vowel, nasal, ...) "
+                   "from the data dirs' phones.ctm; writes <decode dir>/phone_scores.tsv.")
 @click.option("--results", type=click.Path(dir_okay=False), default=None,
               help="Write this RESULTS.md (headline pooled over --set, default the test* sets).")
 @click.option("--plots", type=click.Path(file_okay=False), default=None,
@@ -41,7 +44,7 @@ from sitool.scoring.aggregate import Filters, parse_snr
 @click.option("--ci/--no-ci", default=True, show_default=True,
               help="Paired comparisons against each --baseline with 95 % bootstrap CIs over test "
                    "utterances (printout and RESULTS.md).")
-def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, results, plots, no_plots,
+def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, results, plots, no_plots,
           plot_utt, exp_root, no_se, nj, job, overwrite, ci) -> None:
     """Score decode dirs: mean PPMC and RMSE by set, noise and SNR; RESULTS.md; plots.
 
@@ -50,6 +53,7 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, results, plot
       sitool score --snr -5 --noise babble          # -5 dB babble, every trained model
       sitool score --exp exp/train_joint --baseline exp/train_si_clean --noise white
       sitool score --baseline exp/train_si_clean --results RESULTS.md --plots docs
+      sitool score --exp exp/train_joint --by-phone --snr clean   # where inversion fails
     """
     from sitool.scoring.score import score_experiments
 
@@ -60,7 +64,7 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, results, plot
         exps=exps, baselines=baselines, filters=filters, by_type=by_type, show_rmse=show_rmse,
         results=results, plots=plots, make_plots=make_plots, plot_utt=plot_utt,
         exp_root=exp_root, overwrite=overwrite, nj=nj, job=job, se=not no_se, ci=ci,
-        command="sitool " + shlex.join(sys.argv[1:]))
+        command="sitool " + shlex.join(sys.argv[1:]), by_phone=by_phone)
     click.echo(result.text, nl=False)
     if result.results is not None:
         click.echo(f"wrote {result.results}", err=True)

@@ -64,14 +64,15 @@ def resolve_layers(layers: list[int] | None, num_layers: int, what: str = "ssl.l
     return out
 
 
-def load_encoder(cfg: SSLConfig):
-    """Load the SSL encoder with the config's freeze mode and SpecAugment setting.
+def load_encoder(cfg: SSLConfig, pretrained: bool = True):
+    """Load the SSL encoder with the config's freeze mode and SpecAugment setting
+    (``pretrained=False``: the architecture only, for weights loaded afterwards).
 
     LayerDrop is switched off: transformers then omits the skipped layers' hidden states, which
     would shift the layers the aggregation weights refer to."""
     from sitool.ssl.encoder import load_ssl_encoder
 
-    encoder = load_ssl_encoder(cfg.model, freeze=cfg.freeze)
+    encoder = load_ssl_encoder(cfg.model, freeze=cfg.freeze, pretrained=pretrained)
     hf_config = encoder.model.config
     hf_config.layerdrop = 0.0
     hf_config.apply_spec_augment = cfg.spec_augment

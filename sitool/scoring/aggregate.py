@@ -262,7 +262,8 @@ def summarise(si: pd.DataFrame, keys: Sequence[str], models: Sequence[str],
                    models=list(models))
 
 
-SE_METRICS = ["pesq", "stoi", "si_sdr"]
+SE_METRICS = ["pesq", "stoi", "si_sdr", "estoi", "pesq_nb", "csig", "cbak", "covl"]
+SE_PLOTTED = ["pesq", "stoi", "si_sdr"]      # the SE-vs-SNR figure's panels
 
 
 def summarise_se(se: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:

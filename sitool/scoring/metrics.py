@@ -139,8 +139,10 @@ def pesq_wb(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE
         return None
 
 
-def stoi(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE) -> float | None:
-    """Short-time objective intelligibility (Taal et al. 2011, 0..1).
+def stoi(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE,
+         extended: bool = False) -> float | None:
+    """Short-time objective intelligibility (Taal et al. 2011, 0..1); ``extended``: ESTOI
+    (Jensen & Taal 2016).
 
     None when pystoi cannot score the pair (fewer than 30 speech frames of 25.6 ms after
     silence removal; pystoi would warn and return 1e-5).
@@ -153,7 +155,7 @@ def stoi(degraded: np.ndarray, reference: np.ndarray, rate: int = SAMPLE_RATE) -
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = float(_stoi(np.asarray(reference[:n], dtype=np.float64),
-                            np.asarray(degraded[:n], dtype=np.float64), rate, extended=False))
+                            np.asarray(degraded[:n], dtype=np.float64), rate, extended=extended))
     if any("Not enough STFT frames" in str(w.message) for w in caught):
         return None
     return value if math.isfinite(value) else None

@@ -20,7 +20,7 @@ import numpy as np
 
 from sitool.datadir import load_target_file
 from sitool.plotting import plot_tracks, save_figure, use_agg
-from sitool.scoring.aggregate import ALL_TYPES, SE_METRICS, Summary, format_snr
+from sitool.scoring.aggregate import ALL_TYPES, SE_PLOTTED, Summary, format_snr
 from sitool.scoring.tables import NOISY_INPUT, SE_LABELS
 
 log = logging.getLogger(__name__)
@@ -115,9 +115,9 @@ def plot_se_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
     snrs = sorted(float(s) for s in se.loc[se["category"] != "clean", "snr_db"].unique())
     clean_x = _clean_x(snrs)
     has_clean = (se["category"] == "clean").any()
-    fig, axes = plt.subplots(len(SE_METRICS), len(categories), sharex=True, squeeze=False,
-                             figsize=(4.6 * len(categories), 2.6 * len(SE_METRICS)))
-    for row, metric in enumerate(SE_METRICS):
+    fig, axes = plt.subplots(len(SE_PLOTTED), len(categories), sharex=True, squeeze=False,
+                             figsize=(4.6 * len(categories), 2.6 * len(SE_PLOTTED)))
+    for row, metric in enumerate(SE_PLOTTED):
         for col, category in enumerate(categories):
             ax = axes[row][col]
             _draw_lines(ax, se, systems, "system", metric, f"{metric}_std", category, clean_x)

@@ -202,11 +202,13 @@ def score_experiments(
     se: bool = True,
     command: str | None = None,
     ci: bool = True,
+    by_phone: bool = False,
 ) -> ScoreResult:
     """Score, compare and report the experiments (``sitool score``).
 
     With ``job`` only that shard of every decode dir is scored (no tables); a later call
-    without ``job`` merges the shards. ``results`` writes a RESULTS.md (pooled over the
+    without ``job`` merges the shards. ``by_phone`` adds per-phone-class tables
+    (``sitool.scoring.by_phone``). ``results`` writes a RESULTS.md (pooled over the
     headline sets); plots go to ``plots`` (default :func:`default_plot_dir`) unless
     ``make_plots`` is false. ``ci`` adds paired comparisons with 95 % CIs against the
     baselines to the printout and RESULTS.md (``paired``).
@@ -224,6 +226,12 @@ def score_experiments(
     if ci and experiments.baselines:
         text += "\n" + paired.text_section(build_paired(experiments, si, filters, by_type),
                                            summary.keys)
+    if by_phone:      # per phone class, from the data dirs' phones.ctm (scoring/by_phone.py)
+        from sitool.scoring import by_phone as phone_scoring
+
+        text += phone_scoring.by_phone_report(
+            phone_scoring.pooled_phone_scores(experiments.decodes, experiments.model_of),
+            filters, experiments.models)
     result = ScoreResult(text=text, score_files=score_files)
     headline = None
     if results is not None or make_plots:

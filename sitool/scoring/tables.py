@@ -15,8 +15,10 @@ import pandas as pd
 from sitool.scoring.aggregate import SE_METRICS, Summary, format_snr, lookup
 
 NOISY_INPUT = "noisy input"
-SE_LABELS = {"pesq": "PESQ", "stoi": "STOI", "si_sdr": "SI-SDR [dB]"}
-SE_DIGITS = {"pesq": 2, "stoi": 3, "si_sdr": 1}
+SE_LABELS = {"pesq": "PESQ", "stoi": "STOI", "si_sdr": "SI-SDR [dB]", "estoi": "ESTOI",
+             "pesq_nb": "PESQ-NB", "csig": "CSIG", "cbak": "CBAK", "covl": "COVL"}
+SE_DIGITS = {"pesq": 2, "stoi": 3, "si_sdr": 1, "estoi": 3, "pesq_nb": 2, "csig": 2, "cbak": 2,
+             "covl": 2}
 
 
 def _finite(value) -> bool:

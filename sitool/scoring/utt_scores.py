@@ -12,7 +12,10 @@ computed without touching the audio or the arrays again::
 ``enhanced`` is the model's output and ``noisy`` the unprocessed input (noisy utterances only;
 the noisy rows are shared between models decoding the same data dir)::
 
-    set utt clean_utt category noise_type snr_db system pesq stoi si_sdr
+    set utt clean_utt category noise_type snr_db system pesq stoi si_sdr estoi pesq_nb csig cbak covl
+
+(``pesq`` is wide-band; ``sitool.scoring.se_metrics`` defines ESTOI, PESQ-NB and the
+composite CSIG/CBAK/COVL.)
 
 Every file is cached: ``<name>.yaml`` beside it records a fingerprint of everything the scores
 depend on (prediction files' bytes, the decode and data dir tables, reference files' size and
@@ -46,11 +49,12 @@ from sitool.scoring.decodes import DecodeDir, is_decode_dir
 log = logging.getLogger(__name__)
 
 # Bump when a metric's definition changes: every cached score file is then recomputed.
-SCORER_VERSION = 1
+SCORER_VERSION = 2     # 2: ESTOI, PESQ-NB and the composite measures added
 
 CONDITION_COLUMNS = ["set", "utt", "clean_utt", "category", "noise_type", "snr_db"]
 SI_COLUMNS = CONDITION_COLUMNS + ["target", "unit", "frames", "ppmc", "status", "rmse"]
-SE_COLUMNS = CONDITION_COLUMNS + ["system", "pesq", "stoi", "si_sdr"]
+SE_COLUMNS = CONDITION_COLUMNS + ["system", "pesq", "stoi", "si_sdr", "estoi", "pesq_nb",
+                                   "csig", "cbak", "covl"]
 SI_FILE = "scores.tsv"
 SE_FILE = "se_scores.tsv"
 NOISY_SE_FILE = "noisy_se_scores.tsv"
@@ -198,8 +202,14 @@ def _audio_metrics(degraded: np.ndarray, clean: np.ndarray, where: str) -> dict:
     degraded, clean = degraded[:n], clean[:n]
     if not np.any(clean):
         raise SitoolError(f"{where}: the clean reference is silent; SE metrics are undefined")
+    from sitool.scoring import se_metrics
+
+    nb = se_metrics.pesq_nb(degraded, clean)
+    composite = se_metrics.composite(degraded, clean, pesq_value=nb)
     return {"pesq": metrics.pesq_wb(degraded, clean), "stoi": metrics.stoi(degraded, clean),
-            "si_sdr": metrics.si_sdr(degraded, clean)}
+            "si_sdr": metrics.si_sdr(degraded, clean), "estoi": se_metrics.estoi(degraded, clean),
+            "pesq_nb": nb, "csig": composite["csig"], "cbak": composite["cbak"],
+            "covl": composite["covl"]}
 
 
 def enhanced_rows(decode: DecodeDir, utt: str) -> list[dict]:

@@ -57,13 +57,15 @@ def load_ssl_config(name_or_path: str | os.PathLike):
     return config
 
 
-def _load_pretrained(name_or_path: str):
+def _load_pretrained(name_or_path: str, pretrained: bool = True):
     from transformers import AutoFeatureExtractor, AutoModel
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # per-file "Loading weights" bars clutter stage logs
-    load_ssl_config(name_or_path)
-    model = AutoModel.from_pretrained(name_or_path)
+    config = load_ssl_config(name_or_path)
+    # pretrained=False: the architecture only (its weights come from elsewhere, e.g. an
+    # exported model's model.safetensors)
+    model = AutoModel.from_pretrained(name_or_path) if pretrained else AutoModel.from_config(config)
     try:
         extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
         normalize = bool(getattr(extractor, "do_normalize", True))
@@ -158,10 +160,12 @@ class SSLEncoder(nn.Module):
         return states, self.frame_lengths(lengths)
 
 
-def load_ssl_encoder(name_or_path: str | os.PathLike, freeze: Freeze = "all") -> SSLEncoder:
-    """Load an SSL encoder by HF id or local dir and apply ``freeze`` (all | cnn | none)."""
+def load_ssl_encoder(name_or_path: str | os.PathLike, freeze: Freeze = "all",
+                     pretrained: bool = True) -> SSLEncoder:
+    """Load an SSL encoder by HF id or local dir and apply ``freeze`` (all | cnn | none);
+    ``pretrained=False`` builds the architecture with untrained weights."""
     name = str(name_or_path)
-    model, normalize = _load_pretrained(name)
+    model, normalize = _load_pretrained(name, pretrained)
     encoder = SSLEncoder(model, normalize, name)
     encoder.set_freeze(freeze)
     log.info("loaded SSL model %s (%s, %d layers incl. input, dim %d, %.0f frames/s)", name,

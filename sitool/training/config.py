@@ -41,10 +41,16 @@ class OptimConfig:
 
 
 @dataclass
+class LoggingConfig:
+    tensorboard: bool = False            # also write exp/<tag>/tensorboard/ event files (needs tensorboard)
+
+
+@dataclass
 class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
     seed: int = 1
     device: str = "auto"                 # auto (cuda if available), cpu, cuda
     threads: int | None = None           # torch CPU threads per process (None: cores / processes)

@@ -399,6 +399,11 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     resolved = to_dict(cfg)
     names = normaliser.info.names if normaliser else []
     finished = False
+    board = None
+    if cfg.logging.tensorboard and ctx.is_main:     # optional event files (training/tensorboard.py)
+        from sitool.training.tensorboard import EpochWriter
+
+        board = EpochWriter(out, state["epoch"] + 1, names)
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
         start = time.time()
         sampler.set_epoch(epoch)
@@ -431,11 +436,15 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
                                         "scheduler": scheduler.state_dict(), "rng": rngs,
                                         "world_size": ctx.world_size, "finished": finished})
             _log_epoch(state["history"][-1], cfg.optim.epochs, names, model)
+            if board is not None:
+                board.add(state["history"][-1])
         D.barrier(ctx)
         if stop:
             log.info("early stopping: no better dev score for %d epochs (best %.4f at epoch %d)",
                      cfg.optim.patience, state["best_score"], state["best_epoch"])
             break
+    if board is not None:
+        board.close()
     if ctx.is_main:
         plot_curves(state["history"], out / "curves.png", title=out.name)
         log.info("done: best dev score %.4f at epoch %d -> %s", state["best_score"],
