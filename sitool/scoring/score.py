@@ -38,10 +38,18 @@ class Experiments:
     baselines: list[str] = field(default_factory=list)   # model names
 
     @property
+    def references(self) -> list[str]:
+        """Models on conventional features (``frontend: fbank``) that are not baselines: the
+        reference rows (the floor the SSL models must clear), listed last."""
+        fbank = {self.model_of(d) for d in self.decodes if d.frontend == "fbank"}
+        return sorted(fbank - set(self.baselines))
+
+    @property
     def models(self) -> list[str]:
-        """Model names: baselines first, then the rest alphabetically."""
-        rest = sorted(set(self.names.values()) - set(self.baselines))
-        return [*self.baselines, *rest]
+        """Model names: baselines first, then the rest alphabetically, then the references."""
+        references = self.references
+        rest = sorted(set(self.names.values()) - set(self.baselines) - set(references))
+        return [*self.baselines, *rest, *references]
 
     def model_of(self, decode: DecodeDir) -> str:
         return self.names[_norm(decode.exp_dir)]
@@ -207,7 +215,8 @@ def score_experiments(
     si = load_si_scores(experiments)
     se_df = load_se_scores(experiments) if se else None
     summary = build_summary(experiments, si, se_df, filters, by_type)
-    text = tables.print_summary(summary, experiments.baselines, show_rmse)
+    text = tables.print_summary(summary, experiments.baselines, show_rmse,
+                                references=experiments.references)
     result = ScoreResult(text=text, score_files=score_files)
     headline = None
     if results is not None or make_plots:
