@@ -26,7 +26,8 @@ corpus=corpus/synth        # where stage 0 writes the synthetic corpus
 num_utts=90                # synthetic corpus: total utterances over its 15 speakers
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
-models="si_clean si_multi joint"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m> (also: se cascade; se before cascade)
+models="si_clean si_multi joint si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
+                           # (si_fbank*: log-mel reference rows; also: se cascade; se before cascade)
 baselines="si_clean si_multi"      # stage 6: models the others are compared with (first = main)
 overwrite=false            # true: redo stages whose outputs exist
 results_plots=docs         # stage 6: where the result plots go (RESULTS.md links them)

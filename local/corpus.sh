@@ -6,6 +6,9 @@ corpus=corpus/synth        # output corpus dir
 num_utts=150               # number of utterances (see sitool synth-corpus --help)
 nj=2                       # synthesis worker processes
 seed=1                     # random seed
+speakers=8,1,2,4           # speakers per split: train,dev,test,babble talkers (8,1,2,4: the fixed 15)
+oral_scale=0.92,1.05       # anatomy range of the speakers: oral scale min,max (JD3 = 1)
+pharynx_scale=0.85,1.10    # pharynx scale min,max
 log=exp/log/corpus.log     # log file
 overwrite=false            # true: synthesise again from scratch
 
@@ -15,4 +18,5 @@ overwrite_flag=()
 [ "$overwrite" = true ] && overwrite_flag=(--overwrite)
 
 sitool --log-file "$log" synth-corpus --out "$corpus" --num-utts "$num_utts" --nj "$nj" \
-  --seed "$seed" "${overwrite_flag[@]}"
+  --seed "$seed" --speakers "$speakers" --oral-scale "$oral_scale" \
+  --pharynx-scale "$pharynx_scale" "${overwrite_flag[@]}"

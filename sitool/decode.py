@@ -200,6 +200,7 @@ class _SetDecoder:
             "checkpoint_epoch": trained.epoch,
             "checkpoint_id": self.ckpt_id,
             "model_type": trained.config.model.type,
+            "frontend": trained.config.model.frontend,
             "num_utts": len(utts),
             "targets": self.has_targets,
             "enhanced": self.has_enhanced,

@@ -258,3 +258,15 @@ def test_cli_printout_and_results_md(in_paired):
     off = runner.invoke(main, ["score", "--exp", "exp/base", "--exp", "exp/better", "--baseline",
                                "exp/base", "--no-se", "--no-ci"])
     assert off.exit_code == 0 and "Paired comparisons" not in off.output
+
+
+def test_comparison_list_compares_every_ssl_model_with_the_filterbank_references():
+    from sitool.scoring.paired import comparison_list
+
+    models = ["si_clean", "si_multi", "joint", "si_fbank", "si_fbank_multi"]
+    pairs = comparison_list(models, ["si_clean", "si_multi"], references=["si_fbank", "si_fbank_multi"])
+    assert pairs == [("si_multi", "si_clean"), ("joint", "si_clean"), ("joint", "si_multi"),
+                     ("si_clean", "si_fbank"), ("si_multi", "si_fbank"), ("joint", "si_fbank"),
+                     ("si_clean", "si_fbank_multi"), ("si_multi", "si_fbank_multi"),
+                     ("joint", "si_fbank_multi")]
+    assert comparison_list(models[:3], ["si_clean"]) == [("si_multi", "si_clean"), ("joint", "si_clean")]

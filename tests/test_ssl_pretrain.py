@@ -144,3 +144,29 @@ def test_probe_trained_vs_random(tmp_path):
                                        "--pooling", "mean", "--max-utts", "4"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].split() == ["model", "mean", "LA", "LP", "TTCD"]
+
+
+def test_probe_fbank_row(tmp_path):
+    from sitool.ssl.probe import stack_frames
+
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    stacked = stack_frames(x, 1)
+    assert stacked.shape == (4, 9)
+    np.testing.assert_array_equal(stacked[0], [0, 1, 2, 0, 1, 2, 3, 4, 5])    # edge repeated
+    np.testing.assert_array_equal(stacked[3], [6, 7, 8, 9, 10, 11, 9, 10, 11])
+    model = make_tiny_ssl_model(tmp_path / "m", feat_extract_norm="layer")
+    train = make_toy_data_dir(tmp_path / "data" / "train", num_utts=6, seed=3)
+    dev = make_toy_data_dir(tmp_path / "data" / "dev", num_utts=3, seed=4)
+    results = probe_ssl(model, train, dev, layers=[2], fbank=True, fbank_context=2,
+                        progress=False)
+    assert list(results) == [str(model), "log-mel fbank (±2 frames)"]
+    fbank = results["log-mel fbank (±2 frames)"]
+    assert fbank["pooling"] == "stack ±2" and set(fbank["per_target"]) == {"LA", "LP", "TTCD"}
+    # the toy targets are smooth functions of the toy audio's spectrum: log-mel carries them
+    assert fbank["mean_ppmc"] > 0.5
+    result = CliRunner().invoke(main, ["probe-ssl", "--ssl-model", str(model), "--train",
+                                       str(train), "--dev", str(dev), "--layers", "2",
+                                       "--fbank-context", "1"])
+    assert result.exit_code == 0, result.output
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("log-mel fbank (±1 frames)") and -1 <= float(last.split()[4]) <= 1

@@ -389,3 +389,68 @@ def test_crash_and_failure_are_reported_not_dropped(tmp_path, caplog):
     again = make_corpus(out, nj=2, **args)
     assert again.reused == 1 and again.synthesised == 1 and not again.failed
     assert not (out / "failed").exists()
+
+
+def test_speaker_sets_default_is_the_fixed_table():
+    from sitool.corpora.synth.corpus import _settings
+    from sitool.corpora.synth.speakers import make_speakers, parse_counts, parse_range
+
+    assert make_speakers() == SPEAKERS
+    assert make_speakers(parse_counts("8,1,2,4"), parse_range("0.92,1.05", "o"),
+                         parse_range("0.85,1.10", "p")) == SPEAKERS
+    # the default corpus.yaml keeps exactly its old keys (byte-identical, old corpora resume)
+    assert _settings(90, 1, (1.0, 3.0), list(SPEAKERS)) == {
+        "format": 1, "num_utts": 90, "seed": 1, "seconds": [1.0, 3.0],
+        "speakers": [s.id for s in SPEAKERS]}
+    generated = make_speakers({"train": 8, "dev": 1, "test": 2, "babble_talkers": 4},
+                              (0.95, 1.0), (0.9, 1.0))
+    assert "speaker_table" in _settings(90, 1, (1.0, 3.0), generated)
+
+
+def test_generated_speakers_follow_counts_and_ranges():
+    from sitool.corpora.synth.speakers import make_speakers, parse_counts, parse_range
+
+    speakers = make_speakers(parse_counts("12,2,4,3"), (0.93, 1.04), (0.86, 1.08))
+    assert [s.id for s in speakers] == [f"spk{i:02d}" for i in range(1, 22)]
+    assert [sum(s.split == split for s in speakers) for split in
+            ("train", "dev", "test", "babble_talkers")] == [12, 2, 4, 3]
+    test = [s for s in speakers if s.split == "test"]
+    assert sorted(s.sex for s in test) == ["f", "f", "m", "m"]
+    oral = [s.oral_scale for s in speakers]
+    pharynx = [s.pharynx_scale for s in speakers]
+    assert 0.93 <= min(oral) < 0.95 and 1.02 < max(oral) <= 1.04
+    assert 0.86 <= min(pharynx) and max(pharynx) <= 1.08
+    for s in speakers:   # smaller tracts are female with higher F0
+        assert (s.f0_hz > 170) == (s.sex == "f") and (s.oral_scale < 0.985) == (s.sex == "f")
+    assert make_speakers(parse_counts("12,2,4,3"), (0.93, 1.04), (0.86, 1.08)) == speakers
+    # a table that round-trips through speakers.tsv
+    assert parse_speakers_tsv(format_speakers_tsv(speakers)) == speakers
+    for bad in ("8,1,2", "8,0,2,4", "a,b,c,d"):
+        with pytest.raises(SitoolError, match="speaker"):
+            make_speakers(parse_counts(bad))   # "--speakers ..." or "speaker counts: ..."
+    with pytest.raises(SitoolError, match="oral_scale"):
+        make_speakers(None, (1.1, 0.9))
+    with pytest.raises(SitoolError, match="MIN,MAX"):
+        parse_range("0.9", "--oral-scale")
+
+
+def test_synth_corpus_cli_with_other_speakers(tmp_path):
+    from sitool.corpora.synth.speakers import make_speakers
+
+    out = tmp_path / "corpus"
+    args = ["synth-corpus", "--out", str(out), "--num-utts", "3", "--nj", "2", "--seed", "3",
+            "--min-seconds", "0.4", "--max-seconds", "0.5", "--no-progress"]
+    result = CliRunner().invoke(main, args + ["--speakers", "1,1,1,0", "--oral-scale",
+                                              "0.95,1.0", "--pharynx-scale", "0.9,1.0"])
+    assert result.exit_code == 0, result.output
+    speakers = parse_speakers_tsv((out / "speakers.tsv").read_text())
+    assert speakers == make_speakers({"train": 1, "dev": 1, "test": 1, "babble_talkers": 0},
+                                     (0.95, 1.0), (0.9, 1.0))
+    assert [s.split for s in speakers] == ["train", "dev", "test"]
+    assert all(0.95 <= s.oral_scale <= 1.0 and 0.9 <= s.pharynx_scale <= 1.0 for s in speakers)
+    assert sorted(p.name for p in (out / "wav").iterdir()) == [
+        "spk01_0000.wav", "spk02_0000.wav", "spk03_0000.wav"]
+    assert all(is_finished(out, f"spk0{i}_0000") for i in (1, 2, 3))
+    # the same counts with another anatomy range make other speakers: not resumed
+    again = CliRunner().invoke(main, args + ["--speakers", "1,1,1,0"])
+    assert again.exit_code == 1 and "speaker_table" in again.output

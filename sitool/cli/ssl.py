@@ -116,20 +116,25 @@ def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None
               show_default=True, help="How the chosen layers are combined.")
 @click.option("--random-baseline", is_flag=True,
               help="Also probe a randomly initialised model of the same architecture.")
+@click.option("--fbank/--no-fbank", default=True, show_default=True,
+              help="Also probe stacked log-mel filterbanks (the conventional-feature floor).")
+@click.option("--fbank-context", default=10, show_default=True,
+              help="Log-mel frames stacked on either side of each frame (10 ms each).")
 @click.option("--max-utts", default=0, show_default=True,
               help="Use at most this many utterances per set (0: all).")
 @click.option("--num-threads", default=0, show_default=True, help="torch CPU threads (0: default).")
-def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_baseline, max_utts,
-                      num_threads) -> None:
+def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_baseline, fbank,
+                      fbank_context, max_utts, num_threads) -> None:
     """Linear (ridge) probe from frozen SSL features to the targets: fit on --train, print the
-    mean PPMC on --dev (per target and mean), optionally vs a random-weight model."""
+    mean PPMC on --dev (per target and mean), optionally vs a random-weight model, and vs
+    stacked log-mel filterbanks (on by default)."""
     from sitool.ssl.cache import parse_layers
     from sitool.ssl.probe import format_probe, probe_ssl
 
     _set_threads(num_threads)
     results = probe_ssl(ssl_model, train_dir, dev_dir, layers=parse_layers(layers),
                         pooling=pooling, random_baseline=random_baseline,
-                        max_utts=max_utts or None)
+                        max_utts=max_utts or None, fbank=fbank, fbank_context=fbank_context)
     click.echo(format_probe(results))
 
 

@@ -9,8 +9,14 @@ import click
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Corpus directory to make or resume (e.g. corpus/synth).")
 @click.option("--num-utts", default=90, show_default=True, type=click.IntRange(min=1),
-              help="Total number of utterances, spread evenly over the 15 speakers "
-                   "(8 train, 1 dev, 2 test, 4 babble talkers).")
+              help="Total number of utterances, spread evenly over the speakers.")
+@click.option("--speakers", "speaker_counts", default="8,1,2,4", show_default=True,
+              help="Speakers per split: TRAIN,DEV,TEST,BABBLE (babble talkers only make babble "
+                   "noise). The default is the fixed table of 15 speakers.")
+@click.option("--oral-scale", default="0.92,1.05", show_default=True,
+              help="MIN,MAX of the speakers' oral scale (lips, mandible, palate; JD3 = 1).")
+@click.option("--pharynx-scale", default="0.85,1.10", show_default=True,
+              help="MIN,MAX of the speakers' pharynx scale (pharynx, larynx, vocal folds).")
 @click.option("--nj", default=1, show_default=True, type=click.IntRange(min=1),
               help="Parallel synthesis worker processes.")
 @click.option("--seed", default=1, show_default=True, type=int,
@@ -21,19 +27,26 @@ import click
               help="Longest utterance, seconds.")
 @click.option("--overwrite", is_flag=True, help="Delete the corpus directory and remake it.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-def synth_corpus(out: str, num_utts: int, nj: int, seed: int, min_seconds: float,
+def synth_corpus(out: str, num_utts: int, speaker_counts: str, oral_scale: str,
+                 pharynx_scale: str, nj: int, seed: int, min_seconds: float,
                  max_seconds: float, overwrite: bool, no_progress: bool) -> None:
     """Synthesise the articulatory corpus with VocalTractLab into OUT.
 
     Random phone sequences of JD3's inventory, per speaker anatomy and F0 range; audio at
     16 kHz, tract variables at 100 Hz measured on the model's geometry, exact phone
     alignments. Finished utterances are kept: rerunning resumes a killed run and retries
-    failed utterances. Layout and target definitions: docs/corpus.md.
+    failed utterances. With other --speakers or anatomy ranges the speakers are generated
+    (spread over the ranges, alternating m/f per split) and written to speakers.tsv. Layout
+    and target definitions: docs/corpus.md.
     """
     from sitool.corpora.synth.corpus import make_corpus
+    from sitool.corpora.synth.speakers import make_speakers, parse_counts, parse_range
 
+    speakers = make_speakers(parse_counts(speaker_counts),
+                             parse_range(oral_scale, "--oral-scale"),
+                             parse_range(pharynx_scale, "--pharynx-scale"))
     make_corpus(out, num_utts=num_utts, nj=nj, seed=seed, overwrite=overwrite,
-                seconds=(min_seconds, max_seconds), progress=not no_progress)
+                speakers=speakers, seconds=(min_seconds, max_seconds), progress=not no_progress)
 
 
 COMMANDS = [synth_corpus]

@@ -32,3 +32,16 @@ class LayerAggregation(nn.Module):
     def layer_weights(self) -> list[float]:
         """The current softmax weights, one per layer (for logging)."""
         return torch.softmax(self.logits.detach(), dim=0).tolist()
+
+
+class SingleLayer(nn.Module):
+    """The aggregation of a front end with one feature stream (``frontend: fbank``):
+    ``[1, B, T, D]`` → ``[B, T, D]`` unchanged (the features are normalised already)."""
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        if states.shape[0] != 1:
+            raise ValueError(f"expected [1, B, T, D] features, got {list(states.shape)}")
+        return states[0]
+
+    def layer_weights(self) -> list[float]:
+        return [1.0]

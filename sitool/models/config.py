@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 MODEL_TYPES = ("si", "se", "cascade", "joint")
+FRONTENDS = ("ssl", "fbank")
 
 
 @dataclass
@@ -22,6 +23,21 @@ class SSLConfig:
     cache: str | None = None             # frozen SSL only: cache root, dump/ssl/<model_tag> (holds <set>/)
     spec_augment: bool = False           # HF time masking while fine-tuning (apply_spec_augment)
     # (HF LayerDrop is always off: a skipped layer would be missing from the hidden states.)
+
+
+@dataclass
+class FbankConfig:
+    """``frontend: fbank``: log-mel filterbanks computed from the audio on the fly (the
+    conventional-feature reference; no SSL)."""
+
+    n_mels: int = 40                     # mel bands (HTK mel scale, triangular filters)
+    n_fft: int = 400                     # window: 25 ms at 16 kHz (Hann, centred frames)
+    hop: int = 160                       # 10 ms: frame k is centred at k * hop samples
+    f_min: float = 20.0                  # Hz
+    f_max: float = 8000.0                # Hz
+    log_floor: float = 1.0e-6            # log(mel power + floor)
+    normalise: Literal["utterance", "none"] = "utterance"   # utterance: each band to zero
+                                         # mean, unit variance over the utterance's frames
 
 
 @dataclass
@@ -68,7 +84,9 @@ class CascadeConfig:
 @dataclass
 class ModelConfig:
     type: Literal["si", "se", "cascade", "joint"] = "si"
+    frontend: Literal["ssl", "fbank"] = "ssl"   # fbank: log-mel features, ssl section unused
     ssl: SSLConfig = field(default_factory=SSLConfig)
+    fbank: FbankConfig = field(default_factory=FbankConfig)
     si: SIConfig = field(default_factory=SIConfig)
     se: SEConfig = field(default_factory=SEConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
@@ -85,4 +103,5 @@ class ModelConfig:
     @property
     def uses_cache(self) -> bool:
         """Frozen SSL with a cache: training reads hidden states instead of running the SSL."""
-        return self.ssl.freeze == "all" and bool(self.ssl.cache) and self.type != "cascade"
+        return (self.frontend == "ssl" and self.ssl.freeze == "all" and bool(self.ssl.cache)
+                and self.type != "cascade")

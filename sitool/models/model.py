@@ -1,6 +1,7 @@
 """The four models of DESIGN.md §4, assembled from one config:
 
-* ``si``      SSL → layer aggregation → SI head (baseline; clean or multi-condition training)
+* ``si``      SSL → layer aggregation → SI head (baseline; clean or multi-condition training);
+              with ``frontend: fbank`` log-mel filterbanks → SI head (the conventional reference)
 * ``se``      SSL → layer aggregation → SE head
 * ``cascade`` a trained ``se`` model enhances the input; SSL → SI head on the enhanced audio
 * ``joint``   one SSL encoder (usually fine-tuned) shared by an SI head and an SE head;
@@ -20,10 +21,11 @@ from torch import nn
 
 from sitool.audio import SAMPLE_RATE
 from sitool.errors import SitoolError
-from sitool.models.aggregation import LayerAggregation
+from sitool.models.aggregation import LayerAggregation, SingleLayer
 from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
 from sitool.models.framerate import resample_frames
+from sitool.models.fbank import FbankFrontend, fbank_geometry
 from sitool.models.frontend import SSLFrontend, SSLGeometry, load_encoder
 from sitool.models.losses import masked_mae, masked_mse, masked_variance, ppmc_loss
 from sitool.models.se_head import MaskSEHead, SSLTargetSEHead
@@ -63,10 +65,14 @@ class InversionModel(nn.Module):
         self.geometry = geometry
         self.n_targets = n_targets
         self.target_rate = target_rate
-        self.frontend = SSLFrontend(cfg.ssl, geometry, encoder)
+        if cfg.frontend == "fbank":
+            self.frontend = FbankFrontend(cfg.fbank)
+        else:
+            self.frontend = SSLFrontend(cfg.ssl, geometry, encoder)
         n_layers, dim = len(self.frontend.layers), geometry.dim
         if cfg.has_si:
-            self.si_agg = LayerAggregation(n_layers, dim)
+            self.si_agg = (SingleLayer() if cfg.frontend == "fbank"
+                           else LayerAggregation(n_layers, dim))
             self.si_head = SIHead(dim, n_targets, cfg.si.gru_units, cfg.si.dropout)
         if cfg.has_se:
             self.se_agg = LayerAggregation(n_layers, dim)
@@ -227,6 +233,10 @@ def build_model(cfg: ModelConfig, n_targets: int, target_rate: float, *,
     """
     from sitool.config import from_dict
 
+    if cfg.frontend == "fbank":
+        if cfg.type != "si":
+            raise SitoolError(f"model.frontend fbank is for type si (got {cfg.type!r})")
+        return InversionModel(cfg, fbank_geometry(cfg.fbank), n_targets, target_rate)
     geometry = SSLGeometry.from_pretrained(cfg.ssl.model)
     encoder = load_encoder(cfg.ssl) if load_ssl else None
     enhancer = None

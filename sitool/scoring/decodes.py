@@ -55,6 +55,11 @@ class DecodeDir:
         return str(self.meta.get("model_type", self.meta.get("model", "unknown")))
 
     @property
+    def frontend(self) -> str:
+        """``ssl`` or ``fbank`` (``frontend`` in decode.yaml; decode dirs without it: ssl)."""
+        return str(self.meta.get("frontend", "ssl"))
+
+    @property
     def checkpoint(self) -> str:
         """``best``/``last`` (with the epoch when decode.yaml records it)."""
         name = str(self.meta.get("checkpoint", "unknown"))

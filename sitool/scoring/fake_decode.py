@@ -76,12 +76,14 @@ def write_decode_dir(
     enhance: Callable[[str, np.ndarray], np.ndarray] | None = None,
     utts: Sequence[str] | None = None,
     config: Mapping | None = None,
+    frontend: str = "ssl",
 ) -> Path:
     """Write ``exp_dir/decode/<set>/`` as ``sitool decode`` does.
 
     ``predict(utt, reference [frames, n])`` returns the prediction array (None: a model
     without an SI head); ``enhance(utt, noisy audio)`` (optional) returns enhanced 16 kHz audio. ``config`` becomes the
-    experiment's ``config.yaml`` (for seed grouping).
+    experiment's ``config.yaml`` (for seed grouping); ``frontend`` goes into ``decode.yaml``
+    (``fbank``: a filterbank reference model).
     """
     data = DataDir(data_dir)
     exp_dir = Path(exp_dir)
@@ -107,7 +109,7 @@ def write_decode_dir(
         (out / "enhanced.scp").write_text(format_table(enhanced_scp))
     write_yaml(out / "decode.yaml", {"data_dir": str(data.path), "exp": str(exp_dir),
                                      "checkpoint": "best", "model_type": model,
-                                     "num_utts": len(utts)})
+                                     "frontend": frontend, "num_utts": len(utts)})
     if config is not None:
         write_yaml(exp_dir / "config.yaml", dict(config))
     return out

@@ -145,32 +145,38 @@ def compare_pairs(pairs: pd.DataFrame, n_boot: int = N_BOOT, seed: int = SEED,
     return {**out, "diff_lo": diff_lo, "diff_hi": diff_hi, "gain_lo": gain_lo, "gain_hi": gain_hi}
 
 
-def comparison_list(models: Sequence[str], baselines: Sequence[str]) -> list[tuple[str, str]]:
+def comparison_list(models: Sequence[str], baselines: Sequence[str],
+                    references: Sequence[str] = ()) -> list[tuple[str, str]]:
     """``(model, baseline)``: every model against every baseline, each unordered pair once
-    (a baseline is compared only against the baselines listed before it)."""
+    (a baseline is compared only against the baselines listed before it); then every other
+    model against each reference (the filterbank rows, which are not compared with each other)."""
     out = []
+    others = [m for m in models if m not in references]
     for j, base in enumerate(baselines):
-        for model in models:
+        for model in others:
             if model == base or (model in baselines and list(baselines).index(model) < j):
                 continue
             out.append((model, base))
+    for ref in references:
+        out += [(model, ref) for model in others]
     return out
 
 
 def paired_comparisons(si: pd.DataFrame, models: Sequence[str], baselines: Sequence[str],
                        keys: Sequence[str], targets: Sequence[str], n_boot: int = N_BOOT,
-                       seed: int = SEED, level: float = LEVEL) -> pd.DataFrame:
+                       seed: int = SEED, level: float = LEVEL,
+                       references: Sequence[str] = ()) -> pd.DataFrame:
     """Every (model, baseline) comparison in every condition cell of the filtered SI rows.
 
     One row per (model, baseline, keys...) with the columns of :func:`compare_pairs` and
-    ``excludes_zero`` (the CI of the difference excludes 0). Empty without baselines.
+    ``excludes_zero`` (the CI of the difference excludes 0). Empty without baselines and references.
     """
     keys = list(keys)
     columns = ["model", "baseline", *keys, "n_pairs", "n_clusters", "mean_a", "mean_b", "diff",
                "diff_lo", "diff_hi", "gain", "gain_lo", "gain_hi", "excludes_zero"]
     scores = seed_average(utterance_scores(si, targets, keys), keys)
     rows = []
-    for model, base in comparison_list(models, baselines):
+    for model, base in comparison_list(models, baselines, references):
         pairs = pair(scores, model, base, keys)
         for cond, cell in pairs.groupby(keys, sort=False, dropna=False):
             cond = cond if isinstance(cond, tuple) else (cond,)

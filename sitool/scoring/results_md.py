@@ -25,8 +25,8 @@ from sitool.io import atomic_write_text
 from sitool.scoring import tables
 from sitool.scoring.aggregate import (ALL_TYPES, SE_METRICS, Filters, Summary, format_snr,
                                       lookup)
-from sitool.scoring.tables import (NOISY_INPUT, SE_DIGITS, SE_LABELS, fmt_gain, fmt_number,
-                                   markdown_table, seed_label)
+from sitool.scoring.tables import (NOISY_INPUT, REFERENCE_MARK, SE_DIGITS, SE_LABELS, fmt_gain,
+                                   fmt_number, markdown_table, reference_label, seed_label)
 
 NOISY_CATEGORIES = ["babble", "non-babble"]
 
@@ -64,9 +64,10 @@ def _condition(category: str, snr: float, noise_type: str | None = None) -> dict
 
 
 def _featured(experiments, baselines: Sequence[str]) -> list[str]:
-    """Models whose gain over the baselines the headline shows: joint models, else all non-baselines."""
+    """Models whose gain over the baselines the headline shows: joint models, else all
+    non-baselines (never the filterbank references)."""
     types = experiments.model_types()
-    rest = [m for m in experiments.models if m not in baselines]
+    rest = [m for m in experiments.models if m not in baselines and m not in experiments.references]
     joint = [m for m in rest if types.get(m) == "joint"]
     return joint or rest
 
@@ -87,13 +88,15 @@ def _n_column(summary: Summary, condition: dict) -> tuple[str, dict[str, str]]:
 
 
 def headline_table(summary: Summary, category: str, baselines: Sequence[str],
-                   featured: Sequence[str]) -> str:
-    """Rows clean and each SNR; columns n, every model's mean PPMC, featured models' gains."""
+                   featured: Sequence[str], references: Sequence[str] = ()) -> str:
+    """Rows clean and each SNR; columns n, every model's mean PPMC (filterbank references
+    marked), featured models' gains."""
     seeds = {m: int(summary.per_model.loc[summary.per_model["model"] == m, "n_seeds"].max())
              for m in summary.models if (summary.per_model["model"] == m).any()}
     models = [m for m in summary.models if m in seeds]
     gains = [(f, b) for f in featured for b in baselines if f != b and f in seeds and b in seeds]
-    header = ["SNR [dB]", "n"] + [seed_label(m, seeds[m]) for m in models]
+    header = ["SNR [dB]", "n"] + [reference_label(seed_label(m, seeds[m]), m, references)
+                                  for m in models]
     header += [f"{f} vs {b}" for f, b in gains]
     rows = []
     for cond in _rows_for_category(summary, category):
@@ -230,7 +233,8 @@ def models_table(experiments) -> str:
     for model in experiments.models:
         exps = experiments.exps_of(model)
         decodes = [d for d in experiments.decodes if experiments.model_of(d) == model]
-        types = sorted({d.model_type for d in decodes})
+        types = sorted({d.model_type + (" (fbank)" if d.frontend == "fbank" else "")
+                        for d in decodes})
         checkpoints = sorted({d.checkpoint for d in decodes})
         sets = sorted({f"{d.set_name} ({len(d.tv_scp or d.enhanced_scp)})" for d in decodes})
         data = sorted({str(d.meta.get("data_dir", "?")) for d in decodes})
@@ -241,30 +245,41 @@ def models_table(experiments) -> str:
                           right=[False] * 6)
 
 
-def finding(summary: Summary, baselines: Sequence[str], featured: Sequence[str]) -> str | None:
-    """One sentence: the featured models' gain over the first baseline at the lowest SNR."""
+def _gains_at(summary: Summary, model: str, base: str, snr: float) -> list[str]:
+    """``+x % in <category> noise (base → model)`` for each noisy category at ``snr``."""
+    gains = []
+    for category in NOISY_CATEGORIES:
+        cond = _condition(category, snr)
+        cell, bcell = summary.cell(model, cond), summary.cell(base, cond)
+        if cell is not None and bcell is not None:
+            gains.append(f"{fmt_gain(summary.gain(model, base, cond))} in {category} noise "
+                         f"({fmt_number(bcell['mean'])} → {fmt_number(cell['mean'])})")
+    return gains
+
+
+def finding(summary: Summary, baselines: Sequence[str], featured: Sequence[str],
+            references: Sequence[str] = ()) -> str | None:
+    """One sentence: the featured models' gain over the first baseline at the lowest SNR, and
+    one over each filterbank reference."""
     snrs = _noisy_snrs(summary)
-    if not baselines or not snrs:
+    if not snrs or not (baselines or references):
         return None
-    base = baselines[0]
     lowest = snrs[-1]
-    parts = []
-    for model in featured:
-        if model == base:
-            continue
-        gains = []
-        for category in NOISY_CATEGORIES:
-            cond = _condition(category, lowest)
-            g = summary.gain(model, base, cond)
-            cell, bcell = summary.cell(model, cond), summary.cell(base, cond)
-            if cell is not None and bcell is not None:
-                gains.append(f"{fmt_gain(g)} in {category} noise ({fmt_number(bcell['mean'])} → "
-                             f"{fmt_number(cell['mean'])})")
-        if gains:
-            parts.append(f"mean PPMC of **{model}** relative to {base}: " + ", ".join(gains))
-    if not parts:
-        return None
-    return f"At {format_snr(lowest)} dB SNR, " + "; ".join(parts) + "."
+    sentences = []
+    if baselines:
+        base = baselines[0]
+        parts = [f"mean PPMC of **{m}** relative to {base}: " + ", ".join(gains)
+                 for m in featured if m != base
+                 for gains in [_gains_at(summary, m, base, lowest)] if gains]
+        if parts:
+            sentences.append(f"At {format_snr(lowest)} dB SNR, " + "; ".join(parts) + ".")
+    for ref in references:
+        parts = [f"**{m}** " + ", ".join(gains) for m in featured
+                 for gains in [_gains_at(summary, m, ref, lowest)] if gains]
+        if parts:
+            sentences.append(f"Relative to the log-mel filterbank reference {ref} at "
+                             f"{format_snr(lowest)} dB: " + "; ".join(parts) + ".")
+    return " ".join(sentences) or None
 
 
 def conditions_note(by_type: Summary) -> str:
@@ -294,7 +309,8 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
         f"Models: {', '.join(experiments.models)}"
         + (f"; baseline(s): {', '.join(baselines)}" if baselines else "") + ".")
     lines.append("")
-    sentence = finding(headline, baselines, featured)
+    references = experiments.references
+    sentence = finding(headline, baselines, featured, references)
     if sentence:
         lines += [sentence, ""]
     lines += [conditions_note(by_type), ""]
@@ -314,15 +330,23 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
                 c["category"] == "clean" for c in _rows_for_category(headline, category)):
             continue
         lines += [f"### {category.capitalize()} noise", "",
-                  headline_table(headline, category, baselines, featured), ""]
+                  headline_table(headline, category, baselines, featured, references), ""]
     if not any(c != "clean" for c in headline.per_model["category"]):
-        lines += ["### Clean speech", "", headline_table(headline, "clean", baselines, featured), ""]
+        lines += ["### Clean speech", "",
+                  headline_table(headline, "clean", baselines, featured, references), ""]
+    if references:
+        lines += [f"{REFERENCE_MARK}: reference on log-mel filterbanks (no SSL) with the same "
+                  "SI head, as SUPERB reports FBANK: the floor every SSL model must clear.", ""]
     for plot in plots:
         if plot.name.startswith("ppmc_vs_snr"):
             lines += [f"![Mean PPMC vs SNR]({_relpath(plot, out_dir)})", ""]
     for base in baselines:
         if len(headline.models) > 1 and _noisy_snrs(headline):
             lines += [f"## Relative improvement over {base} (%)", "", gain_table(headline, base), ""]
+    for ref in references:
+        if len(headline.models) > 1 and _noisy_snrs(headline):
+            lines += [f"## Relative improvement over the filterbank reference {ref} (%)", "",
+                      gain_table(headline, ref), ""]
     if paired is not None:
         from sitool.scoring.paired import markdown_section
 

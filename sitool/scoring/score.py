@@ -38,10 +38,18 @@ class Experiments:
     baselines: list[str] = field(default_factory=list)   # model names
 
     @property
+    def references(self) -> list[str]:
+        """Models on conventional features (``frontend: fbank``) that are not baselines: the
+        reference rows (the floor the SSL models must clear), listed last."""
+        fbank = {self.model_of(d) for d in self.decodes if d.frontend == "fbank"}
+        return sorted(fbank - set(self.baselines))
+
+    @property
     def models(self) -> list[str]:
-        """Model names: baselines first, then the rest alphabetically."""
-        rest = sorted(set(self.names.values()) - set(self.baselines))
-        return [*self.baselines, *rest]
+        """Model names: baselines first, then the rest alphabetically, then the references."""
+        references = self.references
+        rest = sorted(set(self.names.values()) - set(self.baselines) - set(references))
+        return [*self.baselines, *rest, *references]
 
     def model_of(self, decode: DecodeDir) -> str:
         return self.names[_norm(decode.exp_dir)]
@@ -151,13 +159,14 @@ def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame |
 
 def build_paired(experiments: Experiments, si: pd.DataFrame, filters: Filters, by_type: bool,
                  pool_sets: bool = False) -> pd.DataFrame:
-    """Paired comparisons (``paired.paired_comparisons``) of every model against each baseline,
-    in the condition cells :func:`build_summary` makes from the same arguments."""
+    """Paired comparisons (``paired.paired_comparisons``) of every model against each baseline
+    and each filterbank reference, in the condition cells :func:`build_summary` makes from the same arguments."""
     targets = aggregate.headline_targets(si)
     by_type = by_type or any(n not in set(si["category"]) for n in filters.noises)
     si = aggregate.pool_types(aggregate.apply_filters(si, filters), by_type)
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
-    return paired.paired_comparisons(si, experiments.models, experiments.baselines, keys, targets)
+    return paired.paired_comparisons(si, experiments.models, experiments.baselines, keys, targets,
+                                     references=experiments.references)
 
 
 def headline_sets(experiments: Experiments, filters: Filters) -> list[str]:
@@ -222,8 +231,9 @@ def score_experiments(
     si = load_si_scores(experiments)
     se_df = load_se_scores(experiments) if se else None
     summary = build_summary(experiments, si, se_df, filters, by_type)
-    text = tables.print_summary(summary, experiments.baselines, show_rmse)
-    if ci and experiments.baselines:
+    text = tables.print_summary(summary, experiments.baselines, show_rmse,
+                                references=experiments.references)
+    if ci and (experiments.baselines or experiments.references):
         text += "\n" + paired.text_section(build_paired(experiments, si, filters, by_type),
                                            summary.keys)
     if by_phone:      # per phone class, from the data dirs' phones.ctm (scoring/by_phone.py)
@@ -253,5 +263,5 @@ def score_experiments(
             results, experiments, headline, by_type_summary, filters=filters,
             sets=head_filters.sets, plots=result.plots, command=command,
             paired=build_paired(experiments, si, head_filters, by_type=False, pool_sets=True)
-            if ci and experiments.baselines else None)
+            if ci and (experiments.baselines or experiments.references) else None)
     return result

@@ -82,6 +82,14 @@ def seed_label(model: str, n_seeds: int) -> str:
     return model if n_seeds <= 1 else f"{model} ({n_seeds} seeds)"
 
 
+REFERENCE_MARK = "[fbank ref.]"
+
+
+def reference_label(label: str, model: str, references: Sequence[str]) -> str:
+    """``label`` marked as a log-mel filterbank reference row when ``model`` is one."""
+    return f"{label} {REFERENCE_MARK}" if model in references else label
+
+
 def n_label(cell: pd.Series | None) -> str:
     """Utterances per seed behind a cell (``a–b`` when seeds differ)."""
     if cell is None:
@@ -91,7 +99,7 @@ def n_label(cell: pd.Series | None) -> str:
 
 
 def condition_block(summary: Summary, condition: dict, baselines: Sequence[str],
-                    show_rmse: bool = False) -> str:
+                    show_rmse: bool = False, references: Sequence[str] = ()) -> str:
     """The printout of one condition: a row per model, then SE metrics when present."""
     targets = list(dict.fromkeys(summary.per_target["target"]))
     header = ["model", "seeds", "n", "mean PPMC"] + [f"vs {b}" for b in baselines] + targets
@@ -100,7 +108,7 @@ def condition_block(summary: Summary, condition: dict, baselines: Sequence[str],
         cell = summary.cell(model, condition)
         if cell is None:
             continue
-        row = [model, str(int(cell["n_seeds"])), n_label(cell),
+        row = [reference_label(model, model, references), str(int(cell["n_seeds"])), n_label(cell),
                fmt_number(cell["mean"], 3, cell["std"])]
         row += ["—" if model == b else fmt_gain(summary.gain(model, b, condition)) for b in baselines]
         for target in targets:
@@ -149,13 +157,18 @@ def se_table_rows(summary: Summary, condition: dict) -> list[list[str]]:
     return rows
 
 
-def print_summary(summary: Summary, baselines: Sequence[str], show_rmse: bool = False) -> str:
-    """The full ``sitool score`` printout: a heading, then one block per condition."""
+def print_summary(summary: Summary, baselines: Sequence[str], show_rmse: bool = False,
+                  references: Sequence[str] = ()) -> str:
+    """The full ``sitool score`` printout: a heading, then one block per condition
+    (``references``: models whose rows are marked as filterbank references)."""
     lines = [f"Mean PPMC over {' '.join(summary.targets)}: Pearson r per target and utterance, "
              "averaged over utterances, then over targets. n = utterances (per seed)."]
     if baselines:
         lines.append("vs B = relative improvement 100 (P - P_B) / P_B in % over baseline B.")
+    if references:
+        lines.append(f"{REFERENCE_MARK} = reference on log-mel filterbanks (no SSL), the floor "
+                     "the SSL models must clear.")
     blocks = []
     for _, cond in summary.conditions().iterrows():
-        blocks.append(condition_block(summary, cond.to_dict(), baselines, show_rmse))
+        blocks.append(condition_block(summary, cond.to_dict(), baselines, show_rmse, references))
     return "\n".join(lines) + "\n\n" + "\n\n".join(blocks) + "\n"

@@ -5,7 +5,9 @@ targets, fitted on one data dir and scored on another by mean PPMC (per-utteranc
 correlation per target, averaged over utterances, then over targets). With
 ``random_baseline`` the same probe runs on a randomly initialised model of the same
 architecture, which separates what pretraining learned from what the architecture and the
-input alone give.
+input alone give. With ``fbank`` the same probe runs on stacked log-mel filterbanks (the
+conventional features of ``model.frontend: fbank``, ±``fbank_context`` frames at 100 Hz): the
+floor an SSL model's features must clear.
 
 Targets (e.g. 100 Hz) are linearly interpolated at the centres of the SSL frames (50 Hz).
 """
@@ -81,6 +83,41 @@ def probe_data(encoder: SSLEncoder, data: DataDir, utts: Sequence[str],
     return out
 
 
+FBANK_NAME = "log-mel fbank"
+
+
+def stack_frames(feats: np.ndarray, context: int) -> np.ndarray:
+    """``[T, D]`` → ``[T, (2 * context + 1) * D]``: each frame with its ``context`` neighbours
+    on either side (edge frames repeated)."""
+    if context <= 0:
+        return feats
+    padded = np.pad(feats, ((context, context), (0, 0)), mode="edge")
+    return np.concatenate([padded[k:k + len(feats)] for k in range(2 * context + 1)], axis=1)
+
+
+def probe_fbank_data(data: DataDir, utts: Sequence[str], context: int, progress: bool = True
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per utterance ``(stacked log-mel [T, F], targets [T, n_targets])`` on the fbank frame
+    grid (frame ``k`` at ``k * 10`` ms; default ``FbankConfig``), frames past the targets dropped."""
+    from sitool.models.config import FbankConfig
+    from sitool.models.fbank import FbankFrontend
+
+    data.require("tv.scp", "targets", made_by="sitool prepare (the probe needs targets)")
+    frontend = FbankFrontend(FbankConfig())
+    rate = data.targets.frame_rate
+    out = []
+    for utt in tqdm(utts, desc=f"probe-ssl fbank {data.name}", unit="utt", disable=not progress):
+        feats = stack_frames(frontend.features(data.audio(utt)), context)
+        targets = data.target_array(utt)
+        t = np.arange(len(feats)) / frontend.geometry.frame_rate * rate
+        keep = t <= len(targets) - 1
+        grid = np.arange(len(targets))
+        y = np.stack([np.interp(t[keep], grid, targets[:, j]) for j in range(targets.shape[1])],
+                     axis=1)
+        out.append((feats[keep].astype(np.float32), y.astype(np.float32)))
+    return out
+
+
 def mean_ppmc(pairs: Sequence[tuple[np.ndarray, np.ndarray]], names: Sequence[str]) -> dict:
     """``{"mean_ppmc": m, "per_target": {name: ppmc}}`` of (prediction, reference) pairs."""
     from sitool.scoring.metrics import ppmc
@@ -120,9 +157,11 @@ def _pick(utts: list[str], max_utts: int | None) -> list[str]:
 def probe_ssl(ssl_model: str | os.PathLike, train_dir: str | os.PathLike,
               dev_dir: str | os.PathLike, layers: Sequence[int] | None = None,
               pooling: Literal["mean", "concat"] = "concat", random_baseline: bool = False,
-              max_utts: int | None = None, progress: bool = True) -> dict[str, dict]:
+              max_utts: int | None = None, progress: bool = True, fbank: bool = False,
+              fbank_context: int = 10) -> dict[str, dict]:
     """Fit the probe on ``train_dir``, score on ``dev_dir``. Returns ``{model name: result}``
-    (result: ``mean_ppmc``, ``per_target``, ``alpha``), the random-init model second."""
+    (result: ``mean_ppmc``, ``per_target``, ``alpha``), the random-init model second and
+    (``fbank``) the stacked log-mel features last, under ``log-mel fbank (±N frames)``."""
     train_data, dev_data = DataDir(train_dir), DataDir(dev_dir)
     for data in (train_data, dev_data):
         data.require("tv.scp", "targets", made_by="sitool prepare (the probe needs targets)")
@@ -143,6 +182,15 @@ def probe_ssl(ssl_model: str | os.PathLike, train_dir: str | os.PathLike,
                        "train_utts": len(train_utts), "dev_utts": len(dev_utts)})
         results[encoder.name] = result
         log.info("probe %s: dev mean PPMC %.3f (alpha %.3g)", encoder.name, result["mean_ppmc"],
+                 result["alpha"])
+    if fbank:
+        name = f"{FBANK_NAME} (±{fbank_context} frames)"
+        result = fit_and_score(probe_fbank_data(train_data, train_utts, fbank_context, progress),
+                               probe_fbank_data(dev_data, dev_utts, fbank_context, progress), names)
+        result.update({"layers": None, "pooling": f"stack ±{fbank_context}",
+                       "train_utts": len(train_utts), "dev_utts": len(dev_utts)})
+        results[name] = result
+        log.info("probe %s: dev mean PPMC %.3f (alpha %.3g)", name, result["mean_ppmc"],
                  result["alpha"])
     return results
 

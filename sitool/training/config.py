@@ -65,6 +65,15 @@ def check_config(cfg: TrainConfig, source: str) -> None:
     if m.has_se and m.se.target == "ssl" and not m.se.ssl_target_cache:
         raise SitoolError(f"{source}: model.se.target ssl needs model.se.ssl_target_cache "
                           "(cache dirs of the clean sets, e.g. [dump/ssl/ssl_tiny/train])")
+    if m.frontend == "fbank":
+        f = m.fbank
+        if m.type != "si":
+            raise SitoolError(f"{source}: model.frontend fbank is for model.type si "
+                              f"(got {m.type!r}); use frontend: ssl")
+        if f.n_mels < 1 or f.hop < 1 or f.n_fft < f.hop or not 0 <= f.f_min < f.f_max <= 8000:
+            raise SitoolError(f"{source}: model.fbank needs n_mels >= 1, 1 <= hop <= n_fft and "
+                              f"0 <= f_min < f_max <= 8000 Hz (got n_mels {f.n_mels}, n_fft "
+                              f"{f.n_fft}, hop {f.hop}, f_min {f.f_min}, f_max {f.f_max})")
     if m.has_si and not m.si.gru_units:
         raise SitoolError(f"{source}: model.si.gru_units must list at least one layer size")
     if not cfg.data.train_sets:

@@ -345,10 +345,13 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     dev_set = make_dataset(cfg, cfg.data.dev_sets, model, normaliser, columns, False)
     model.to(ctx.device)
     n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info("model %s: %d trainable parameters; SSL %s (freeze %s, layers %s, %s); "
-             "train %d utts (%.1f min), dev %d utts; %d process(es) on %s", m.type, n_trainable,
-             m.ssl.model, m.ssl.freeze, model.frontend.layers,
-             "from cache " + str(m.ssl.cache) if m.uses_cache else "on the fly", len(train_set),
+    if m.frontend == "fbank":
+        inputs = model.frontend.describe()
+    else:
+        inputs = (f"SSL {m.ssl.model} (freeze {m.ssl.freeze}, layers {model.frontend.layers}, "
+                  + ("from cache " + str(m.ssl.cache) if m.uses_cache else "on the fly") + ")")
+    log.info("model %s: %d trainable parameters; %s; train %d utts (%.1f min), dev %d utts; "
+             "%d process(es) on %s", m.type, n_trainable, inputs, len(train_set),
              sum(train_set.durations) / 60, len(dev_set), ctx.world_size, ctx.device)
 
     sampler = BucketBatchSampler(train_set.durations, cfg.data.batch_seconds,
@@ -395,7 +398,7 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
 
     from sitool.ssl.cache import model_stamp
 
-    ssl_stamp = model_stamp(m.ssl.model)
+    ssl_stamp = model_stamp(m.ssl.model) if m.frontend == "ssl" else ""
     resolved = to_dict(cfg)
     names = normaliser.info.names if normaliser else []
     finished = False

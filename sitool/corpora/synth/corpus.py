@@ -307,9 +307,17 @@ def _wav_seconds(out: Path, utt: str) -> float:
 
 def _settings(num_utts: int, seed: int, seconds: tuple[float, float],
               speakers: list[Speaker]) -> dict:
-    return {"format": FORMAT_VERSION, "num_utts": num_utts, "seed": seed,
-            "seconds": [float(seconds[0]), float(seconds[1])],
-            "speakers": [s.id for s in speakers]}
+    settings = {"format": FORMAT_VERSION, "num_utts": num_utts, "seed": seed,
+                "seconds": [float(seconds[0]), float(seconds[1])],
+                "speakers": [s.id for s in speakers]}
+    if speakers != SPEAKERS:
+        # Not the fixed table: its content (voices, anatomy) decides the corpus too. The
+        # default corpus.yaml stays as it was (old corpora resume).
+        import hashlib
+
+        table = format_speakers_tsv(speakers).encode()
+        settings["speaker_table"] = hashlib.sha1(table).hexdigest()[:16]
+    return settings
 
 
 def check_settings(previous: dict, settings: dict, out: Path) -> None:
@@ -380,7 +388,7 @@ def make_corpus(
     """Make (or resume) the synthetic corpus in ``out``; see the module docstring.
 
     ``num_utts`` utterances in total, spread evenly over the speakers (default: the 15 of
-    ``speakers.SPEAKERS``), each ``seconds`` long (min, max). Returns the run's report; the
+    ``speakers.SPEAKERS``; ``speakers.make_speakers`` makes other sets), each ``seconds`` long (min, max). Returns the run's report; the
     last log line gives its counts. ``faults`` is for tests (see ``run_synthesis``).
     """
     out = Path(out).resolve()
