@@ -94,6 +94,7 @@ def test_setup_venv_key_changes_with_pins(tmp_path):
     copy = tmp_path / "repo"
     (copy / "utils").mkdir(parents=True)
     shutil.copy(ROOT / "utils/venv_path.sh", copy / "utils")
+    shutil.copy(ROOT / "utils/venv_pins.sh", copy / "utils")
     shutil.copy(ROOT / "setup.cfg", copy / "setup.cfg")
 
     def key():
@@ -103,7 +104,18 @@ def test_setup_venv_key_changes_with_pins(tmp_path):
     before = key()
     cfg = (copy / "setup.cfg").read_text().replace("tqdm==4.70.1", "tqdm==4.70.0")
     (copy / "setup.cfg").write_text(cfg)
-    assert key() != before
+    after_core = key()
+    assert after_core != before
+    # An optional extra's pin is part of the venv too (its tests run in CI).
+    cfg = cfg.replace("praatio==6.2.2", "praatio==6.2.1")
+    (copy / "setup.cfg").write_text(cfg)
+    assert key() != after_core
+
+
+def test_venv_pins_include_the_optional_extras():
+    pins = subprocess.run(["bash", str(ROOT / "utils/venv_pins.sh")], capture_output=True,
+                          text=True, check=True).stdout.split()
+    assert "torch==2.9.1" in pins and "praatio==6.2.2" in pins and "tensorboard==2.21.0" in pins
 
 
 def test_bin_sitool_uses_this_checkout_whatever_the_current_directory(tmp_path):

@@ -17,7 +17,7 @@ if [ ! -f "$venv/.sitool-complete" ]; then
   "$venv/bin/pip" install -q --upgrade pip setuptools wheel 2>&1 | grep -v 'is ignored' || true
   # torch first, alone: it decides the CUDA/CPU flavour and is by far the largest download.
   "$venv/bin/pip" install -q torch==2.9.1 torchaudio==2.9.1 2>&1 | grep -v 'is ignored' || true
-  sed -n '/^install_requires *=/,/^\[/p' setup.cfg | grep -E '^\s+[A-Za-z]' | sed 's/^ *//' > "$venv/pins.txt"
+  bash utils/venv_pins.sh > "$venv/pins.txt"
   "$venv/bin/pip" install -q -r "$venv/pins.txt" 2>&1 | grep -v 'is ignored' || true
   "$venv/bin/python" -c 'import torch, torchaudio, transformers, vocaltractlab_cython, pesq, pystoi' \
     || { echo "setup_venv: the venv at $venv is broken (see pip output above)" >&2; exit 1; }
