@@ -31,7 +31,8 @@ from tqdm import tqdm
 from sitool.audio import write_audio
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
-from sitool.inference import Inverter, load_inverter
+from sitool.inference import (DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, Inverter,
+                              load_inverter)
 from sitool.io import atomic_save_npy, read_yaml, write_table, write_yaml
 from sitool.parallel import check_job, shard
 from sitool.training.batching import make_batches
@@ -210,9 +211,12 @@ class _SetDecoder:
 def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *, nj: int = 1,
            job: int | None = None, checkpoint: str = "best", overwrite: bool = False,
            device: str = "cpu", use_cache: bool = True, batch_seconds: float = 60.0,
-           progress: bool = True) -> list[Path]:
+           progress: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+           overlap_seconds: float = DEFAULT_OVERLAP_SECONDS) -> list[Path]:
     """Decode ``data_dirs`` with ``exp_dir``'s model into ``exp_dir/decode/<set>/``.
 
+    Utterances longer than ``chunk_seconds`` (audio input) run in chunks overlapping by
+    ``overlap_seconds`` (``sitool.inference``; 0: whole).
     ``job=None`` runs every job slice in this process. Returns the decode dirs.
     """
     check_job(nj, job)
@@ -222,7 +226,8 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
         raise SitoolError(f"data dirs with the same set name would share a decode dir: {names}")
     for d in data_dirs:
         DataDir(d).require("utt2spk", "utt2dur")
-    inverter = load_inverter(exp_dir, checkpoint, device, batch_seconds)
+    inverter = load_inverter(exp_dir, checkpoint, device, batch_seconds, chunk_seconds,
+                             overlap_seconds)
     outs = []
     jobs = range(1, nj + 1) if job is None else [job]
     for data_dir in data_dirs:

@@ -155,9 +155,13 @@ class Inverter:
             item["si_frames"] = frames_for_samples(audio.size, self.target_info.frame_rate)
         return item
 
-    def invert_batch(self, audios: Sequence[np.ndarray]) -> list[InversionResult]:
-        """Invert several recordings (16 kHz mono float32), batched by length; input order kept."""
+    def invert_batch(self, audios: Sequence[np.ndarray],
+                     names: Sequence[str] | None = None) -> list[InversionResult]:
+        """Invert several recordings (16 kHz mono float32), batched by length; input order kept.
+        ``names`` label the progress of long recordings (default: their index)."""
         items = [self._item(a, i) for i, a in enumerate(audios)]
+        for item, name in zip(items, names or []):
+            item["utt"] = str(name)
         results: list[InversionResult | None] = [None] * len(items)
         seconds = [len(it["wav"]) / 16000 for it in items]
         for group in make_batches(seconds, self.batch_seconds, max_utts=64):

@@ -1,5 +1,10 @@
 """``sitool invert``: tract variables (and enhanced audio) for new recordings with a trained model.
 
+Inputs are audio files, directories (every audio file directly inside, sorted) and list files
+(``.txt``/``.list``/``.lst``: one audio path per line, relative to the list's dir; blank and
+``#`` lines skipped). Short files are inverted in batches; a file longer than the chunk window
+runs in chunks (``sitool.inference``) with a progress bar.
+
 For each input file ``<dir>/<name>.<ext>`` (anything soundfile reads; multichannel audio is
 averaged to mono and other rates resampled to 16 kHz, each with a logged note) it writes to
 the output dir:
@@ -23,12 +28,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
+import soundfile as sf
+
+from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, audio_info, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import atomic_save_npy, atomic_write_text
@@ -69,6 +76,40 @@ def targets_csv(targets: np.ndarray, info: TargetInfo) -> str:
     return buffer.getvalue()
 
 
+LIST_SUFFIXES = (".txt", ".list", ".lst")
+
+
+def _audio_suffixes() -> set[str]:
+    return {"." + ext.lower() for ext in sf.available_formats()} | {".mp3", ".opus"}
+
+
+def list_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Audio paths of ``inputs``: files as given, a dir's audio files (sorted), a list file's
+    lines. A dir without audio or a list naming a missing file fails with one line."""
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in _audio_suffixes())
+            if not found:
+                raise SitoolError(f"{item}: no audio files in this dir (looked for "
+                                  f"{', '.join(sorted(_audio_suffixes())[:6])}, ...)")
+            paths.extend(found)
+        elif item.suffix.lower() in LIST_SUFFIXES and item.is_file():
+            for number, line in enumerate(item.read_text().splitlines(), 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                path = Path(line) if Path(line).is_absolute() else item.parent / line
+                if not path.is_file():
+                    raise SitoolError(f"{item}:{number}: {path}: audio file not found (paths "
+                                      "are relative to the list file's dir)")
+                paths.append(path)
+        else:
+            paths.append(item)
+    return paths
+
+
 def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike) -> list[Path]:
     """Fail early, with one line, on a missing model dir, a missing file or clashing names."""
     model_dir = Path(model_dir)
@@ -100,30 +141,34 @@ def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, ou
 
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
-                 device: str = "cpu", overwrite: bool = False) -> list[InvertOutputs]:
-    """Invert every recording with the model of ``model_dir``; returns what was written per file."""
-    paths = check_inputs(audio_paths, model_dir)
-    from sitool.inference import load_inverter
+                 device: str = "cpu", overwrite: bool = False, chunk_seconds: float | None = None,
+                 overlap_seconds: float | None = None) -> list[InvertOutputs]:
+    """Invert every recording (files, dirs, list files) with the model of ``model_dir``;
+    returns what was written per file, in input order. ``chunk_seconds``/``overlap_seconds``:
+    the chunk window of long files (None: ``sitool.inference`` defaults; 0: whole files)."""
+    paths = check_inputs(list_inputs(audio_paths), model_dir)
+    from sitool.inference import DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, load_inverter
 
-    inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
+    inverter = load_inverter(
+        model_dir, checkpoint=checkpoint, device=device, progress=True,
+        chunk_seconds=DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds,
+        overlap_seconds=DEFAULT_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds)
     info = inverter.target_info
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results, reused = [], 0
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
+    todo = [p for p in paths if overwrite or not all(
+        o.is_file() for o in output_paths(p, out_dir, plot, info is not None, inverter.has_se).all())]
+    batched = _batched_results(todo, inverter)
     for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se)
         if not overwrite and all(p.is_file() for p in outputs.all()):
             reused += 1
             results.append(outputs)
             continue
-        signal = load_audio(path, SAMPLE_RATE, downmix=True)
-        if signal.size < MIN_SSL_SAMPLES:
-            raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
-                              f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
-                              "(remove the file or give a longer recording)")
-        result = inverter.invert(signal)
+        signal, result = next(batched)
         if info is not None:
             targets = np.asarray(result.targets, dtype=np.float32)
             if targets.ndim != 2 or targets.shape[1] != len(info.names):
@@ -145,3 +190,41 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)
     return results
+
+
+def _load_signal(path: Path) -> np.ndarray:
+    signal = load_audio(path, SAMPLE_RATE, downmix=True)
+    if signal.size < MIN_SSL_SAMPLES:
+        raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
+                          f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
+                          "(remove the file or give a longer recording)")
+    return signal
+
+
+def file_batches(paths: Sequence[Path], batch_seconds: float, window_seconds: float,
+                 max_files: int = 64) -> list[list[Path]]:
+    """Consecutive files grouped up to ``batch_seconds`` of audio (``max_files`` at most); a
+    file longer than ``window_seconds`` (when > 0) goes alone: it is chunked."""
+    groups: list[list[Path]] = []
+    seconds = 0.0
+    for path in paths:
+        info = audio_info(path)
+        duration = info.frames / info.samplerate
+        if window_seconds > 0 and duration > window_seconds:
+            groups.append([path])
+            seconds = float("inf")
+        elif groups and seconds + duration <= batch_seconds and len(groups[-1]) < max_files:
+            groups[-1].append(path)
+            seconds += duration
+        else:
+            groups.append([path])
+            seconds = duration
+    return groups
+
+
+def _batched_results(paths: Sequence[Path], inverter) -> Iterator[tuple[np.ndarray, object]]:
+    """(signal, InversionResult) per path, in order; files are loaded and run a batch at a time."""
+    window = inverter.window / SAMPLE_RATE
+    for group in file_batches(paths, inverter.batch_seconds, window):
+        signals = [_load_signal(path) for path in group]
+        yield from zip(signals, inverter.invert_batch(signals, [p.name for p in group]))
