@@ -75,6 +75,12 @@ def load_encoder(cfg: SSLConfig):
     hf_config = encoder.model.config
     hf_config.layerdrop = 0.0
     hf_config.apply_spec_augment = cfg.spec_augment
+    if cfg.gradient_checkpointing:
+        if cfg.freeze == "all":
+            log.info("ssl.gradient_checkpointing: the encoder is frozen (nothing to recompute)")
+        else:
+            encoder.model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": False})
     masked = getattr(encoder.model, "masked_spec_embed", None)
     if masked is not None and not cfg.spec_augment:
         masked.requires_grad = False   # unused without SpecAugment; keeps DDP's bookkeeping exact

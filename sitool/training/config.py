@@ -47,6 +47,8 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     seed: int = 1
     device: str = "auto"                 # auto (cuda if available), cpu, cuda
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"   # SSL compute (sitool.precision):
+                                         # auto = bf16 on GPUs that support it, else fp32
     threads: int | None = None           # torch CPU threads per process (None: cores / processes)
 
 
