@@ -212,11 +212,13 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
            job: int | None = None, checkpoint: str = "best", overwrite: bool = False,
            device: str = "cpu", use_cache: bool = True, batch_seconds: float = 60.0,
            progress: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-           overlap_seconds: float = DEFAULT_OVERLAP_SECONDS) -> list[Path]:
+           overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+           precision: str | None = None) -> list[Path]:
     """Decode ``data_dirs`` with ``exp_dir``'s model into ``exp_dir/decode/<set>/``.
 
     Utterances longer than ``chunk_seconds`` (audio input) run in chunks overlapping by
-    ``overlap_seconds`` (``sitool.inference``; 0: whole).
+    ``overlap_seconds`` (``sitool.inference``; 0: whole). ``precision``: None = the
+    experiment's.
     ``job=None`` runs every job slice in this process. Returns the decode dirs.
     """
     check_job(nj, job)
@@ -227,7 +229,7 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
     for d in data_dirs:
         DataDir(d).require("utt2spk", "utt2dur")
     inverter = load_inverter(exp_dir, checkpoint, device, batch_seconds, chunk_seconds,
-                             overlap_seconds)
+                             overlap_seconds, precision=precision)
     outs = []
     jobs = range(1, nj + 1) if job is None else [job]
     for data_dir in data_dirs:

@@ -32,6 +32,7 @@ from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.models.batch import Batch
 from sitool.models.framerate import frames_for_samples
+from sitool.precision import allow_tf32, autocast, resolve_precision
 from sitool.training.batching import make_batches
 from sitool.training.data import collate
 from sitool.training.experiment import TrainedModel, load_trained_model
@@ -54,7 +55,8 @@ class Inverter:
 
     def __init__(self, trained: TrainedModel, device: str | torch.device = "cpu",
                  batch_seconds: float = 60.0, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
-                 overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, progress: bool = False):
+                 overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, progress: bool = False,
+                 precision: str | None = None):
         self.trained = trained
         self.model = trained.model.eval()
         self.device = torch.device(device)
@@ -66,6 +68,17 @@ class Inverter:
         self.align = chunk_alignment(info.frame_rate if info else None, stride)
         check_chunking(self.window, self.overlap, self.align)
         self.progress = progress
+        self.precision = resolve_precision(precision or trained.config.precision, self.device)
+        allow_tf32(self.device)
+        if self.precision != "fp32" and self.device.type == "cpu":
+            # the CPU fast path of sitool.ssl.extract: SSL weights stored in 16 bit once
+            # (inference only: this model is never trained or saved again)
+            from sitool.models.frontend import SSLFrontend
+            from sitool.ssl.extract import cast_weights_for_autocast
+
+            for module in self.model.modules():     # the model's SSL (and a cascade's SE stage's)
+                if isinstance(module, SSLFrontend) and module.encoder is not None:
+                    cast_weights_for_autocast(module.encoder, self.precision)
 
     @property
     def target_info(self) -> TargetInfo | None:
@@ -127,7 +140,8 @@ class Inverter:
     @torch.inference_mode()
     def _predict(self, batch: Batch) -> list[InversionResult]:
         batch = batch.to(self.device)
-        out = self.model(batch)
+        with autocast(self.precision, self.device):
+            out = self.model(batch)
         targets: list[np.ndarray | None] = [None] * len(batch)
         if out.si is not None:
             si = out.si.float().cpu().numpy()
@@ -178,10 +192,13 @@ def load_inverter(exp_dir: str | os.PathLike, checkpoint: str = "best",
                   device: str | torch.device = "cpu", batch_seconds: float = 60.0,
                   chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                   overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
-                  progress: bool = False) -> Inverter:
+                  progress: bool = False, precision: str | None = None) -> Inverter:
     """Load ``exp_dir``'s ``best`` or ``last`` checkpoint (or a checkpoint file) for inference.
 
     Audio longer than ``chunk_seconds`` runs in chunks overlapping by ``overlap_seconds``
-    (``chunk_seconds=0``: whole); ``progress`` shows a bar over the chunks of such audio."""
+    (``chunk_seconds=0``: whole); ``progress`` shows a bar over the chunks of such audio.
+    ``precision`` (auto, fp32, bf16, fp16; None: the experiment's ``precision``) sets the
+    SSL's autocast (``sitool.precision``); on CPU, bf16 also stores the SSL weights in bf16."""
     trained = load_trained_model(exp_dir, checkpoint, device)
-    return Inverter(trained, device, batch_seconds, chunk_seconds, overlap_seconds, progress)
+    return Inverter(trained, device, batch_seconds, chunk_seconds, overlap_seconds, progress,
+                    precision)

@@ -142,15 +142,17 @@ def plot_inversion(signal: np.ndarray, targets: np.ndarray, info: TargetInfo, ou
 def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike,
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
                  device: str = "cpu", overwrite: bool = False, chunk_seconds: float | None = None,
-                 overlap_seconds: float | None = None) -> list[InvertOutputs]:
+                 overlap_seconds: float | None = None,
+                 precision: str | None = None) -> list[InvertOutputs]:
     """Invert every recording (files, dirs, list files) with the model of ``model_dir``;
     returns what was written per file, in input order. ``chunk_seconds``/``overlap_seconds``:
-    the chunk window of long files (None: ``sitool.inference`` defaults; 0: whole files)."""
+    the chunk window of long files (None: ``sitool.inference`` defaults; 0: whole files).
+    ``precision``: None = the model's config (``sitool.precision``)."""
     paths = check_inputs(list_inputs(audio_paths), model_dir)
     from sitool.inference import DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, load_inverter
 
     inverter = load_inverter(
-        model_dir, checkpoint=checkpoint, device=device, progress=True,
+        model_dir, checkpoint=checkpoint, device=device, progress=True, precision=precision,
         chunk_seconds=DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds,
         overlap_seconds=DEFAULT_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds)
     info = inverter.target_info

@@ -27,8 +27,11 @@ import click
               help="Longer utterances run in overlapping chunks of this length (0: whole).")
 @click.option("--chunk-overlap", default=4.0, show_default=True,
               help="Seconds of audio shared by consecutive chunks.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="SSL compute precision [default: the experiment's config].")
 def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_seconds, no_cache,
-                   num_threads, overwrite, no_progress, chunk_seconds, chunk_overlap) -> None:
+                   num_threads, overwrite, no_progress, chunk_seconds, chunk_overlap,
+                   precision) -> None:
     """Predict targets (and enhanced audio) for DATA_DIRS into EXP/decode/<set>/.
 
     \b
@@ -45,7 +48,7 @@ def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_second
     decode(exp_dir, list(data_dirs), nj=nj, job=job, checkpoint=checkpoint,
            overwrite=overwrite, device=device, use_cache=not no_cache,
            batch_seconds=batch_seconds, progress=not no_progress, chunk_seconds=chunk_seconds,
-           overlap_seconds=chunk_overlap)
+           overlap_seconds=chunk_overlap, precision=precision)
 
 
 COMMANDS = [decode_command]

@@ -19,8 +19,10 @@ import click
               help="Longer files run in overlapping chunks of this length (0: whole files).")
 @click.option("--chunk-overlap", default=4.0, show_default=True,
               help="Seconds of audio shared by consecutive chunks (cross-faded in its middle half).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="SSL compute precision [default: the model's config].")
 def invert(audio, model, out, plot, checkpoint, device, overwrite, chunk_seconds,
-           chunk_overlap) -> None:
+           chunk_overlap, precision) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     AUDIO may also name dirs (their audio files) and list files (.txt/.list/.lst: one path
@@ -36,7 +38,7 @@ def invert(audio, model, out, plot, checkpoint, device, overwrite, chunk_seconds
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
                            overwrite=overwrite, chunk_seconds=chunk_seconds,
-                           overlap_seconds=chunk_overlap)
+                           overlap_seconds=chunk_overlap, precision=precision)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))
