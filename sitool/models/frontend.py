@@ -65,13 +65,22 @@ def resolve_layers(layers: list[int] | None, num_layers: int, what: str = "ssl.l
 
 
 def load_encoder(cfg: SSLConfig):
-    """Load the SSL encoder with the config's freeze mode and SpecAugment setting.
-
-    LayerDrop is switched off: transformers then omits the skipped layers' hidden states, which
-    would shift the layers the aggregation weights refer to."""
+    """Load the SSL encoder with the config's freeze mode, SpecAugment and gradient
+    checkpointing settings (:func:`configure_encoder`)."""
     from sitool.ssl.encoder import load_ssl_encoder
 
-    encoder = load_ssl_encoder(cfg.model, freeze=cfg.freeze)
+    return configure_encoder(load_ssl_encoder(cfg.model, freeze=cfg.freeze), cfg)
+
+
+def configure_encoder(encoder, cfg: SSLConfig):
+    """Apply ``cfg``'s training settings to a loaded encoder (in place; returns it).
+
+    LayerDrop is switched off: transformers then omits the skipped layers' hidden states, which
+    would shift the layers the aggregation weights refer to. ``gradient_checkpointing``
+    recomputes each transformer layer in the backward pass (a fine-tuned encoder's activation
+    memory drops from one set per layer to about one layer's, at the cost of a second
+    forward pass of the encoder during the backward pass)."""
+    encoder.set_freeze(cfg.freeze)
     hf_config = encoder.model.config
     hf_config.layerdrop = 0.0
     hf_config.apply_spec_augment = cfg.spec_augment
