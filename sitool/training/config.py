@@ -95,7 +95,8 @@ def cached_layers(config_paths: Sequence[str | os.PathLike], num_layers: int) ->
     chosen: set[int] = set()
     readers = 0
     for path in config_paths:
-        m = load_train_config(path).model
+        m = load_config(TrainConfig, path).model      # no cross-field checks: the cascade's
+                                                      # se_exp is given at training time
         if m.ssl.freeze != "all" or m.type == "cascade":
             continue
         readers += 1
