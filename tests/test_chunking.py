@@ -156,3 +156,26 @@ def test_invert_dir_batches_short_files_and_chunks_a_long_one(hubert_joint, tmp_
         targets = np.load(out / f"{name}.npy")
         assert targets.shape == (frames_for_samples(len(x), 100.0), 3)
         np.testing.assert_allclose(targets, inverter.invert(x).targets, atol=1e-5)
+
+
+def test_decode_chunks_long_utterances(hubert_joint, tmp_path):
+    """decode runs utterances longer than its window through the same chunked path."""
+    from sitool.datadir import DataDir
+    from sitool.decode import decode
+    from sitool.inference import Inverter
+    from sitool.testing import make_toy_data_dir
+
+    data = make_toy_data_dir(tmp_path / "data" / "long", num_utts=3, seconds=(1.2, 2.5))
+    out, = decode(hubert_joint, [data], chunk_seconds=1.0, overlap_seconds=0.3, progress=False)
+    from sitool.inference import load_inverter
+
+    load = load_inverter(hubert_joint)
+    inverter = Inverter(load.trained, chunk_seconds=1.0, overlap_seconds=0.3)
+    whole = Inverter(load.trained, chunk_seconds=0)
+    d = DataDir(data)
+    for utt in d.utts:
+        audio = d.audio(utt)
+        got = np.load(out / "tv" / f"{utt}.npy")
+        assert len(plan_chunks(len(audio), inverter.window, inverter.overlap, inverter.align)) >= 2
+        np.testing.assert_allclose(got, inverter.invert(audio).targets, atol=1e-5)
+        assert not np.allclose(got, whole.invert(audio).targets, atol=1e-5)   # it was chunked
