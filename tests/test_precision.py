@@ -35,6 +35,22 @@ def test_bf16_training_tracks_fp32(tmp_path):
         b = np.array([h[key] for h in histories["bf16"]])
         assert not np.allclose(a, b, rtol=0, atol=1e-7)      # bf16 did change the arithmetic
         np.testing.assert_allclose(b, a, rtol=0.01)
+    # inference: the bf16 CPU fast path (weights stored in bf16) tracks fp32; the experiment's
+    # own precision is the default
+    from sitool.datadir import DataDir
+    from sitool.inference import load_inverter
+
+    audio = DataDir(paths["dev"]).audio(DataDir(paths["dev"]).utts[0])
+    fp32 = load_inverter(tmp_path / "exp_fp32")
+    bf16 = load_inverter(tmp_path / "exp_fp32", precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    assert load_inverter(tmp_path / "exp_bf16").precision == "bf16"
+    weight = bf16.model.frontend.encoder.model.encoder.layers[0].feed_forward.output_dense.weight
+    assert weight.dtype == torch.bfloat16
+    x, y = fp32.invert(audio), bf16.invert(audio)
+    assert y.targets.dtype == np.float32 and not np.array_equal(x.targets, y.targets)
+    spread = fp32.trained.normaliser.std          # the targets' spread in the training data
+    assert np.max(np.abs(x.targets - y.targets) / spread) < 0.01
 
 
 def test_precision_resolution():
