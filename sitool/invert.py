@@ -161,8 +161,8 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
     results, reused = [], 0
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
-    todo = [p for p in paths if overwrite or not all(
-        o.is_file() for o in output_paths(p, out_dir, plot, info is not None, inverter.has_se).all())]
+    todo = [p for p in paths if overwrite or not all(o.is_file() for o in output_paths(
+        p, out_dir, plot, info is not None, inverter.has_se).all())]
     batched = _batched_results(todo, inverter)
     for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se)

@@ -35,7 +35,8 @@ def test_wavlm_large_dims_joint_step_with_checkpointing_and_decode():
     losses = joint_train_steps(model, [synthetic_joint_batch([0.5, 0.35])])
     assert np.isfinite(losses["loss"]) and {"si", "se"} <= set(losses)
     assert not torch.equal(top.detach(), before)            # the top layer trained ...
-    assert torch.equal(encoder.model.feature_extractor.conv_layers[0].conv.weight, conv)  # cnn frozen
+    first_conv = encoder.model.feature_extractor.conv_layers[0].conv.weight
+    assert torch.equal(first_conv, conv)                    # ... the frozen conv encoder did not
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
     info = TargetInfo(names=["A", "B", "C"], units=["mm"] * 3, frame_rate=100.0)

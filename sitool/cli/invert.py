@@ -18,7 +18,8 @@ import click
 @click.option("--chunk-seconds", default=20.0, show_default=True,
               help="Longer files run in overlapping chunks of this length (0: whole files).")
 @click.option("--chunk-overlap", default=4.0, show_default=True,
-              help="Seconds of audio shared by consecutive chunks (cross-faded in its middle half).")
+              help="Seconds of audio shared by consecutive chunks (cross-faded in the middle "
+                   "half).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
               help="SSL compute precision [default: the model's config].")
 def invert(audio, model, out, plot, checkpoint, device, overwrite, chunk_seconds,

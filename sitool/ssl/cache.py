@@ -417,8 +417,9 @@ def _log_plan(writer: _Writer, shards: list[list[str]], own: list[int], todo: li
              writer.settings["dtype"], info["frame_rate"])
     free = shutil.disk_usage(writer.out_dir).free
     if todo_seconds * bytes_per_second > free:
-        raise SitoolError(f"{writer.out_dir}: the cache needs ~{_bytes(todo_seconds * bytes_per_second)}"
-                          f" but only {_bytes(free)} are free there; free space, cache fewer "
+        need = _bytes(todo_seconds * bytes_per_second)
+        raise SitoolError(f"{writer.out_dir}: the cache needs ~{need} but only {_bytes(free)} "
+                          "are free there; free space, cache fewer "
                           "layers (--layers, or --config to keep only those the configs use) or "
                           "write it elsewhere (--out)")
 
