@@ -27,7 +27,7 @@ def test_wavlm_large_dims_joint_step_with_checkpointing_and_decode():
     assert (encoder.num_layers, encoder.dim) == (25, 1024)
     assert sum(p.numel() for p in encoder.parameters()) > 300e6
     model = joint_model_around(encoder, gradient_checkpointing=True)
-    assert encoder.model.is_gradient_checkpointing
+    assert encoder.model.encoder.gradient_checkpointing      # transformers' per-module flag
     top = encoder.model.encoder.layers[23].feed_forward.output_dense.weight
     before = top.detach().clone()
     conv = encoder.model.feature_extractor.conv_layers[0].conv.weight.detach().clone()

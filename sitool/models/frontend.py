@@ -88,8 +88,12 @@ def configure_encoder(encoder, cfg: SSLConfig):
         if cfg.freeze == "all":
             log.info("ssl.gradient_checkpointing: the encoder is frozen (nothing to recompute)")
         else:
-            encoder.model.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False})
+            model = encoder.model
+            if hasattr(model, "activation_checkpointing_enable"):   # transformers >= 5.2x
+                model.activation_checkpointing_enable({"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(
+                    gradient_checkpointing_kwargs={"use_reentrant": False})
     masked = getattr(encoder.model, "masked_spec_embed", None)
     if masked is not None and not cfg.spec_augment:
         masked.requires_grad = False   # unused without SpecAugment; keeps DDP's bookkeeping exact
