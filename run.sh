@@ -122,12 +122,15 @@ if run_stage 3; then
       --out "$ssl_model" --config "$conf_dir/pretrain_ssl.yaml" "${overwrite_flag[@]}"
   fi
   log "stage 3: cache hidden states of $ssl_model -> $ssl_cache/"
+  # only the layers (model.ssl.layers) that the cache-reading models of $models aggregate
+  cache_configs=()
+  for m in $models; do cache_configs+=(--config "$conf_dir/train_$m.yaml"); done
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage3_cache_ssl.JOB.log" -- \
     sitool cache-ssl --ssl-model "$ssl_model" "${cached_sets[@]}" --out "$ssl_cache" \
-      --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
+      "${cache_configs[@]}" --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
   # Every shard exists now; this writes any index a job did not (and verifies the shards).
   sitool --log-file "$exp/log/stage3_cache_ssl.log" cache-ssl --ssl-model "$ssl_model" \
-    "${cached_sets[@]}" --out "$ssl_cache" --nj "$nj"
+    "${cached_sets[@]}" --out "$ssl_cache" "${cache_configs[@]}" --nj "$nj"
   stage_done 3 ssl
 fi
 

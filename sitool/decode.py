@@ -31,7 +31,8 @@ from tqdm import tqdm
 from sitool.audio import write_audio
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
-from sitool.inference import Inverter, load_inverter
+from sitool.inference import (DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, Inverter,
+                              load_inverter)
 from sitool.io import atomic_save_npy, read_yaml, write_table, write_yaml
 from sitool.parallel import check_job, shard
 from sitool.training.batching import make_batches
@@ -215,9 +216,14 @@ class _SetDecoder:
 def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *, nj: int = 1,
            job: int | None = None, checkpoint: str = "best", overwrite: bool = False,
            device: str = "cpu", use_cache: bool = True, batch_seconds: float = 60.0,
-           progress: bool = True) -> list[Path]:
+           progress: bool = True, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
+           overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+           precision: str | None = None) -> list[Path]:
     """Decode ``data_dirs`` with ``exp_dir``'s model into ``exp_dir/decode/<set>/``.
 
+    Utterances longer than ``chunk_seconds`` (audio input) run in chunks overlapping by
+    ``overlap_seconds`` (``sitool.inference``; 0: whole). ``precision``: None = the
+    experiment's.
     ``job=None`` runs every job slice in this process. Returns the decode dirs.
     """
     check_job(nj, job)
@@ -232,7 +238,8 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
         data = DataDir(d)
         data.require("utt2spk", "utt2dur")
         data.check_utterances()
-    inverter = load_inverter(model, checkpoint, device, batch_seconds)
+    inverter = load_inverter(model, checkpoint, device, batch_seconds, chunk_seconds,
+                             overlap_seconds, precision=precision)
     outs = []
     jobs = range(1, nj + 1) if job is None else [job]
     for data_dir in data_dirs:

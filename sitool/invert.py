@@ -1,5 +1,10 @@
 """``sitool invert``: tract variables (and enhanced audio) for new recordings with a trained model.
 
+Inputs are audio files, directories (every audio file directly inside, sorted) and list files
+(``.txt``/``.list``/``.lst``: one audio path per line, relative to the list's dir; blank and
+``#`` lines skipped). Short files are inverted in batches; a file longer than the chunk window
+runs in chunks (``sitool.inference``) with a progress bar.
+
 For each input file ``<dir>/<name>.<ext>`` (anything soundfile reads; multichannel audio is
 averaged to mono and other rates resampled to 16 kHz, each with a logged note) it writes to
 the output dir:
@@ -25,12 +30,14 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, load_audio, write_audio
+import soundfile as sf
+
+from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, audio_info, load_audio, write_audio
 from sitool.datadir import TargetInfo
 from sitool.errors import SitoolError
 from sitool.invert_outputs import DEFAULT_FORMATS, targets_csv  # noqa: F401 (re-exported)
@@ -73,6 +80,40 @@ def output_paths(audio: Path, out_dir: Path, plot: bool, has_si: bool, has_se: b
                          sidecar=out_dir / f"{stem}.json")
 
 
+LIST_SUFFIXES = (".txt", ".list", ".lst")
+
+
+def _audio_suffixes() -> set[str]:
+    return {"." + ext.lower() for ext in sf.available_formats()} | {".mp3", ".opus"}
+
+
+def list_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Audio paths of ``inputs``: files as given, a dir's audio files (sorted), a list file's
+    lines. A dir without audio or a list naming a missing file fails with one line."""
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(p for p in item.iterdir()
+                           if p.is_file() and p.suffix.lower() in _audio_suffixes())
+            if not found:
+                raise SitoolError(f"{item}: no audio files in this dir (looked for "
+                                  f"{', '.join(sorted(_audio_suffixes())[:6])}, ...)")
+            paths.extend(found)
+        elif item.suffix.lower() in LIST_SUFFIXES and item.is_file():
+            for number, line in enumerate(item.read_text().splitlines(), 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                path = Path(line) if Path(line).is_absolute() else item.parent / line
+                if not path.is_file():
+                    raise SitoolError(f"{item}:{number}: {path}: audio file not found (paths "
+                                      "are relative to the list file's dir)")
+                paths.append(path)
+        else:
+            paths.append(item)
+    return paths
+
+
 def check_inputs(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.PathLike) -> list[Path]:
     """Fail early, with one line, on a missing model dir, a missing file or clashing names."""
     model_dir = Path(model_dir)
@@ -107,40 +148,49 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                  out_dir: str | os.PathLike, plot: bool = False, checkpoint: str = "best",
                  device: str = "cpu", overwrite: bool = False,
                  formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None,
-                 animate: bool = False) -> list[InvertOutputs]:
-    """Invert every recording with the model of ``model_dir`` (an experiment or exported dir,
-    or a Hub id); returns what was written per file. ``align``: a TextGrid, CTM or dir of
-    them, for per-phone summaries (``<name>_phones.tsv``) and phone shading in the plot.
-    ``animate``: ``<name>.gif``, a mid-sagittal schematic driven by the predicted TVs."""
+                 animate: bool = False, chunk_seconds: float | None = None,
+                 overlap_seconds: float | None = None,
+                 precision: str | None = None) -> list[InvertOutputs]:
+    """Invert every recording (files, dirs, list files) with the model of ``model_dir`` (an
+    experiment or exported dir, or a Hub id); returns what was written per file, in input
+    order. ``align``: a TextGrid, CTM or dir of them, for per-phone summaries
+    (``<name>_phones.tsv``) and phone shading in the plot. ``animate``: ``<name>.gif``, a
+    mid-sagittal schematic driven by the predicted TVs. ``chunk_seconds``/``overlap_seconds``:
+    the chunk window of long files (None: ``sitool.inference`` defaults; 0: whole files).
+    ``precision``: None = the model's config (``sitool.precision``)."""
     from sitool import invert_outputs
     from sitool.export import resolve_model
+    from sitool.inference import DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, load_inverter
 
     model_name, model_dir = model_dir, resolve_model(model_dir)
     formats = invert_outputs.parse_formats(formats)
-    paths = check_inputs(audio_paths, model_dir)
+    paths = check_inputs(list_inputs(audio_paths), model_dir)
     extras = invert_outputs.Extras(align, animate, out_dir, single=len(paths) == 1)
-    from sitool.inference import load_inverter
 
-    inverter = load_inverter(model_dir, checkpoint=checkpoint, device=device)
+    inverter = load_inverter(
+        model_dir, checkpoint=checkpoint, device=device, progress=True, precision=precision,
+        chunk_seconds=DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds,
+        overlap_seconds=DEFAULT_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds)
     info = inverter.target_info
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results, reused = [], 0
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
-    for path in tqdm(paths, desc="invert", unit="file", disable=len(paths) < 2):
+    planned = []
+    for path in paths:
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se, formats)
         phones = extras.plan(outputs, info is not None)      # --align, --animate outputs
-        if not overwrite and all(p.is_file() for p in outputs.all()):
+        planned.append((path, outputs, phones, overwrite or not all(
+            p.is_file() for p in outputs.all())))
+    batched = _batched_results([path for path, _, _, todo in planned if todo], inverter)
+    for path, outputs, phones, todo in tqdm(planned, desc="invert", unit="file",
+                                            disable=len(paths) < 2):
+        if not todo:
             reused += 1
             results.append(outputs)
             continue
-        signal = load_audio(path, SAMPLE_RATE, downmix=True)
-        if signal.size < MIN_SSL_SAMPLES:
-            raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
-                              f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
-                              "(remove the file or give a longer recording)")
-        result = inverter.invert(signal)
+        signal, result = next(batched)
         if info is not None:
             targets = np.asarray(result.targets, dtype=np.float32)
             if targets.ndim != 2 or targets.shape[1] != len(info.names):
@@ -166,3 +216,41 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)
     return results
+
+
+def _load_signal(path: Path) -> np.ndarray:
+    signal = load_audio(path, SAMPLE_RATE, downmix=True)
+    if signal.size < MIN_SSL_SAMPLES:
+        raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
+                          f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
+                          "(remove the file or give a longer recording)")
+    return signal
+
+
+def file_batches(paths: Sequence[Path], batch_seconds: float, window_seconds: float,
+                 max_files: int = 64) -> list[list[Path]]:
+    """Consecutive files grouped up to ``batch_seconds`` of audio (``max_files`` at most); a
+    file longer than ``window_seconds`` (when > 0) goes alone: it is chunked."""
+    groups: list[list[Path]] = []
+    seconds = 0.0
+    for path in paths:
+        info = audio_info(path)
+        duration = info.frames / info.samplerate
+        if window_seconds > 0 and duration > window_seconds:
+            groups.append([path])
+            seconds = float("inf")
+        elif groups and seconds + duration <= batch_seconds and len(groups[-1]) < max_files:
+            groups[-1].append(path)
+            seconds += duration
+        else:
+            groups.append([path])
+            seconds = duration
+    return groups
+
+
+def _batched_results(paths: Sequence[Path], inverter) -> Iterator[tuple[np.ndarray, object]]:
+    """(signal, InversionResult) per path, in order; files are loaded and run a batch at a time."""
+    window = inverter.window / SAMPLE_RATE
+    for group in file_batches(paths, inverter.batch_seconds, window):
+        signals = [_load_signal(path) for path in group]
+        yield from zip(signals, inverter.invert_batch(signals, [p.name for p in group]))

@@ -80,11 +80,18 @@ class _RampInverter:
         ramp = np.arange(frames, dtype=np.float32)
         return _Result(np.stack([ramp * (k + 1) for k in range(3)], axis=1))
 
+    window = 20 * 16000           # chunk window (samples) and batch size of sitool.inference
+    batch_seconds = 60.0
+
+    def invert_batch(self, audios, names=None):
+        return [self.invert(a) for a in audios]
+
 
 @pytest.fixture
 def ramp_model(monkeypatch, tmp_path):
     module = types.ModuleType("sitool.inference")
-    module.load_inverter = lambda exp_dir, checkpoint="best", device="cpu": _RampInverter()
+    module.load_inverter = lambda exp_dir, checkpoint="best", device="cpu", **chunking: _RampInverter()
+    module.DEFAULT_CHUNK_SECONDS, module.DEFAULT_OVERLAP_SECONDS = 20.0, 4.0
     monkeypatch.setitem(sys.modules, "sitool.inference", module)
     model = tmp_path / "exp" / "ramp"
     model.mkdir(parents=True)

@@ -43,16 +43,23 @@ class _StandInInverter:
         level = np.abs(audio[:frames * 160]).reshape(frames, 160).mean(axis=1)
         return _Result(np.stack([level * (k + 1) for k in range(3)], axis=1), 0.5 * audio)
 
+    window = 20 * 16000           # chunk window (samples) and batch size of sitool.inference
+    batch_seconds = 60.0
+
+    def invert_batch(self, audios, names=None):
+        return [self.invert(a) for a in audios]
+
 
 @pytest.fixture
 def stand_in(monkeypatch, tmp_path):
     module = types.ModuleType("sitool.inference")
 
-    def load_inverter(exp_dir, checkpoint="best", device="cpu"):
+    def load_inverter(exp_dir, checkpoint="best", device="cpu", **chunking_and_precision):
         assert checkpoint in ("best", "last")
         return _StandInInverter()
 
     module.load_inverter = load_inverter
+    module.DEFAULT_CHUNK_SECONDS, module.DEFAULT_OVERLAP_SECONDS = 20.0, 4.0
     monkeypatch.setitem(sys.modules, "sitool.inference", module)
     _StandInInverter.calls = []
     model = tmp_path / "exp" / "toy"

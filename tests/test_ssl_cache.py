@@ -128,7 +128,8 @@ def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):
     assert not (shards / "shard-00002.bin.partial").exists()  # an error removes it at once
     assert not (out / "meta.yaml").exists()
     with pytest.raises(SitoolError, match=r"incomplete \(1 of 3 shards done.*`sitool cache-ssl "
-                                          r"--ssl-model \S+ \S+/set3 --out \S+/resumed`"):
+                                          r"--ssl-model \S+ --precision fp32 \S+/set3 --out "
+                                          r"\S+/resumed`"):
         SSLCache(out)
     first_shard = (shards / "shard-00001.bin").stat().st_mtime_ns
 

@@ -24,8 +24,15 @@ import click
               help="torch CPU threads (0: torch's default; use 1 per job for local --nj jobs).")
 @click.option("--overwrite", is_flag=True, help="Redo decode dirs that exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--chunk-seconds", default=20.0, show_default=True,
+              help="Longer utterances run in overlapping chunks of this length (0: whole).")
+@click.option("--chunk-overlap", default=4.0, show_default=True,
+              help="Seconds of audio shared by consecutive chunks.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="SSL compute precision [default: the experiment's config].")
 def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_seconds, no_cache,
-                   num_threads, overwrite, no_progress) -> None:
+                   num_threads, overwrite, no_progress, chunk_seconds, chunk_overlap,
+                   precision) -> None:
     """Predict targets (and enhanced audio) for DATA_DIRS into EXP/decode/<set>/.
 
     \b
@@ -41,7 +48,8 @@ def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_second
         torch.set_num_threads(num_threads)
     decode(exp_dir, list(data_dirs), nj=nj, job=job, checkpoint=checkpoint,
            overwrite=overwrite, device=device, use_cache=not no_cache,
-           batch_seconds=batch_seconds, progress=not no_progress)
+           batch_seconds=batch_seconds, progress=not no_progress, chunk_seconds=chunk_seconds,
+           overlap_seconds=chunk_overlap, precision=precision)
 
 
 COMMANDS = [decode_command]

@@ -6,7 +6,7 @@ import click
 
 
 @click.command("invert")
-@click.argument("audio", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("audio", nargs=-1, required=True, type=click.Path())
 @click.option("--model", required=True, type=click.Path(file_okay=False),
               help="Trained experiment dir (exp/TAG), a dir written by sitool export, or the "
                    "Hub id of one (ORG/NAME).")
@@ -26,9 +26,19 @@ import click
               help="best, last, or a checkpoint file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:1, ...")
 @click.option("--overwrite", is_flag=True, help="Redo files whose outputs exist.")
-def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
-           overwrite) -> None:
+@click.option("--chunk-seconds", default=20.0, show_default=True,
+              help="Longer files run in overlapping chunks of this length (0: whole files).")
+@click.option("--chunk-overlap", default=4.0, show_default=True,
+              help="Seconds of audio shared by consecutive chunks (cross-faded in the middle "
+                   "half).")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="SSL compute precision [default: the model's config].")
+def invert(audio, model, out, plot, formats, align, animate, checkpoint, device, overwrite,
+           chunk_seconds, chunk_overlap, precision) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
+
+    AUDIO may also name dirs (their audio files) and list files (.txt/.list/.lst: one path
+    per line). Short files run in batches; long ones in chunks, with a progress bar.
 
     \b
     Writes per file to --out: <name>.npy [frames, targets] in units, <name>.csv
@@ -41,7 +51,8 @@ def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
                            overwrite=overwrite, formats=formats or None, align=align,
-                           animate=animate)
+                           animate=animate, chunk_seconds=chunk_seconds,
+                           overlap_seconds=chunk_overlap, precision=precision)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))

@@ -40,9 +40,15 @@ def _split_overrides(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
               help="Layers to cache: 'all' or comma-separated numbers (0 = CNN features).")
 @click.option("--dtype", type=click.Choice(["float16", "float32"]), default="float16",
               show_default=True, help="On-disk dtype.")
-@click.option("--autocast", type=click.Choice(["bf16", "fp16"]), default=None,
-              help="Compute in 16 bit (CPU: bf16). Similarity to fp32 is logged and kept in "
-                   "meta.yaml.")
+@click.option("--config", "configs", multiple=True, type=click.Path(dir_okay=False),
+              help="Training config(s) whose frozen-SSL models read this cache: cache only the "
+                   "layers they aggregate (model.ssl.layers). Repeatable; replaces --layers.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default="auto",
+              show_default=True,
+              help="Compute precision (auto: bf16 on GPUs that support it, else fp32; bf16 is "
+                   "also the CPU fast path). Similarity to fp32 is logged and kept in meta.yaml.")
+@click.option("--autocast", type=click.Choice(["bf16", "fp16"]), default=None, hidden=True,
+              help="Old name of --precision bf16/fp16.")
 @click.option("--nj", default=1, show_default=True, help="Number of jobs the shards are split into.")
 @click.option("--job", default=None, type=int,
               help="This job's index (1..nj, e.g. $SLURM_ARRAY_TASK_ID); omitted: every shard "
@@ -57,8 +63,8 @@ def _split_overrides(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
               help="torch CPU threads (0: torch's default). Use 1 when running --nj local jobs "
                    "on as many cores.")
 @click.option("--overwrite", is_flag=True, help="Redo caches that exist.")
-def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, autocast, nj, job, batch_seconds,
-                      device, shard_seconds, num_threads, overwrite) -> None:
+def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precision, autocast, nj,
+                      job, batch_seconds, device, shard_seconds, num_threads, overwrite) -> None:
     """Cache the hidden states of an SSL model for every utterance of DATA_DIRS.
 
     Writes OUT/<set>/ per data dir: shards of fp16 hidden states, index.tsv, meta.yaml.
@@ -68,14 +74,23 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, autocast, nj, jo
     from sitool.ssl.cache import cache_ssl, model_tag, parse_layers
 
     _set_threads(num_threads)
+    chosen = parse_layers(layers)
+    if configs:
+        from sitool.ssl.encoder import load_ssl_config
+        from sitool.training.config import cached_layers
+
+        if layers != "all":
+            raise SitoolError("cache-ssl: give --layers or --config, not both")
+        chosen = cached_layers(configs, load_ssl_config(ssl_model).num_hidden_layers + 1)
     root = Path(out) if out else Path("dump") / "ssl" / model_tag(ssl_model)
     names = [Path(d).name for d in data_dirs]
     if len(set(names)) != len(names):
         raise SitoolError(f"data dirs with the same set name would share a cache dir: {names}")
     for data_dir in data_dirs:
-        cache_ssl(ssl_model, data_dir, root / Path(data_dir).name, layers=parse_layers(layers),
+        cache_ssl(ssl_model, data_dir, root / Path(data_dir).name, layers=chosen,
                   dtype=dtype, nj=nj, job=job, batch_seconds=batch_seconds, autocast=autocast,
-                  overwrite=overwrite, shard_seconds=shard_seconds, device=device)
+                  overwrite=overwrite, shard_seconds=shard_seconds, device=device,
+                  precision=None if autocast else precision)
 
 
 @click.command("pretrain-ssl", context_settings={"ignore_unknown_options": True})

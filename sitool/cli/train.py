@@ -17,9 +17,12 @@ import click
               help="Delete the experiment dir and train from scratch (default: resume from "
                    "checkpoints/last.pt, or do nothing when training finished).")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="SSL compute precision (same as the override precision=...). "
+                   "[default: the config's, auto: bf16 on GPUs that support it, else fp32]")
 @click.argument("overrides", nargs=-1)
 def train_command(config_path: str, out: str | None, overwrite: bool, no_progress: bool,
-                  overrides: tuple[str, ...]) -> None:
+                  precision: str | None, overrides: tuple[str, ...]) -> None:
     """Train the model of CONFIG into exp/<tag>/; OVERRIDES are key=value (e.g. optim.epochs=3).
 
     \b
@@ -30,6 +33,8 @@ def train_command(config_path: str, out: str | None, overwrite: bool, no_progres
     from sitool.training.config import default_exp_dir, load_train_config
     from sitool.training.trainer import train
 
+    if precision:
+        overrides = overrides + (f"precision={precision}",)
     cfg = load_train_config(config_path, overrides)
     out_dir = out or default_exp_dir(config_path)
     command = " ".join(shlex.quote(a) for a in ["sitool"] + sys.argv[1:])

@@ -22,6 +22,8 @@ class SSLConfig:
     layers: list[int] | None = None      # hidden states to aggregate (0 = CNN projection); None = all
     cache: str | None = None             # frozen SSL only: cache root, dump/ssl/<model_tag> (holds <set>/)
     spec_augment: bool = False           # HF time masking while fine-tuning (apply_spec_augment)
+    gradient_checkpointing: bool = False  # fine-tuning: recompute each transformer layer in the
+                                         # backward pass instead of keeping its activations
     # (HF LayerDrop is always off: a skipped layer would be missing from the hidden states.)
 
 

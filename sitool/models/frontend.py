@@ -65,17 +65,35 @@ def resolve_layers(layers: list[int] | None, num_layers: int, what: str = "ssl.l
 
 
 def load_encoder(cfg: SSLConfig, pretrained: bool = True):
-    """Load the SSL encoder with the config's freeze mode and SpecAugment setting
-    (``pretrained=False``: the architecture only, for weights loaded afterwards).
-
-    LayerDrop is switched off: transformers then omits the skipped layers' hidden states, which
-    would shift the layers the aggregation weights refer to."""
+    """Load the SSL encoder with the config's freeze mode, SpecAugment and gradient
+    checkpointing settings (:func:`configure_encoder`; ``pretrained=False``: the architecture
+    only, for weights loaded afterwards)."""
     from sitool.ssl.encoder import load_ssl_encoder
 
-    encoder = load_ssl_encoder(cfg.model, freeze=cfg.freeze, pretrained=pretrained)
+    return configure_encoder(load_ssl_encoder(cfg.model, freeze=cfg.freeze, pretrained=pretrained),
+                             cfg)
+def configure_encoder(encoder, cfg: SSLConfig):
+    """Apply ``cfg``'s training settings to a loaded encoder (in place; returns it).
+
+    LayerDrop is switched off: transformers then omits the skipped layers' hidden states, which
+    would shift the layers the aggregation weights refer to. ``gradient_checkpointing``
+    recomputes each transformer layer in the backward pass (a fine-tuned encoder's activation
+    memory drops from one set per layer to about one layer's, at the cost of a second
+    forward pass of the encoder during the backward pass)."""
+    encoder.set_freeze(cfg.freeze)
     hf_config = encoder.model.config
     hf_config.layerdrop = 0.0
     hf_config.apply_spec_augment = cfg.spec_augment
+    if cfg.gradient_checkpointing:
+        if cfg.freeze == "all":
+            log.info("ssl.gradient_checkpointing: the encoder is frozen (nothing to recompute)")
+        else:
+            model = encoder.model
+            if hasattr(model, "activation_checkpointing_enable"):   # transformers >= 5.2x
+                model.activation_checkpointing_enable({"use_reentrant": False})
+            else:
+                model.gradient_checkpointing_enable(
+                    gradient_checkpointing_kwargs={"use_reentrant": False})
     masked = getattr(encoder.model, "masked_spec_embed", None)
     if masked is not None and not cfg.spec_augment:
         masked.requires_grad = False   # unused without SpecAugment; keeps DDP's bookkeeping exact

@@ -31,6 +31,7 @@ from sitool.models.losses import masked_mae, masked_mse, masked_variance, ppmc_l
 from sitool.models.se_head import MaskSEHead, SSLTargetSEHead
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
+from sitool.precision import full_precision
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,12 @@ class InversionModel(nn.Module):
                 wav = self.enhancer.enhance(batch)
             out.enhanced = wav
         states, frames = self.hidden_states(batch, wav)
+        with full_precision(states.device):    # only the SSL runs under autocast (precision)
+            self._heads_forward(out, states.float(), frames, batch)
+        return out
+
+    def _heads_forward(self, out: ModelOutput, states: torch.Tensor, frames: torch.Tensor,
+                       batch: Batch) -> None:
         if self.cfg.has_si:
             if batch.si_frames is None:
                 raise SitoolError("batch lacks si_frames (frames to predict per utterance)")
@@ -135,7 +142,6 @@ class InversionModel(nn.Module):
             else:
                 out.ssl_pred = self.se_head(feats, frames)
                 out.ssl_lengths = frames
-        return out
 
     def _mask_forward(self, out: ModelOutput, feats: torch.Tensor, frames: torch.Tensor,
                       batch: Batch) -> None:
@@ -158,7 +164,8 @@ class InversionModel(nn.Module):
         if out is None or out.mask is None:
             states, frames = self.hidden_states(batch)
             out = ModelOutput()
-            self._mask_forward(out, self.se_agg(states), frames, batch)
+            with full_precision(states.device):
+                self._mask_forward(out, self.se_agg(states.float()), frames, batch)
         return self.stft.resynthesise(out.mask * out.noisy_spec.abs(), out.noisy_spec,
                                       batch.wav_lengths)
 

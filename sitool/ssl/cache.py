@@ -231,8 +231,7 @@ def _make_command(settings: dict, out_dir: Path) -> str:
         parts.append("--layers " + ",".join(map(str, layers)))
     if settings["dtype"] != "float16":
         parts.append(f"--dtype {settings['dtype']}")
-    if settings["autocast"]:
-        parts.append(f"--autocast {settings['autocast']}")
+    parts.append(f"--precision {settings['autocast'] or 'fp32'}")
     if out_dir.name == data_dir.name:
         parts += [str(data_dir), f"--out {out_dir.parent}"]
         return " ".join(parts)
@@ -430,7 +429,7 @@ def _check_existing(writer: _Writer, overwrite: bool, own: Sequence[int] | None)
 
 def _log_plan(writer: _Writer, shards: list[list[str]], own: list[int], todo: list[int],
               durations: dict[str, float], info: dict, where: str) -> None:
-    """Log the work and the disk estimate before extraction; warn when the disk is short."""
+    """Log the work and the disk estimate before extraction; refuse when the disk is short."""
     n_layers, dim = len(info["layers"]), info["dim"]
     bytes_per_second = (info["frame_rate"] * n_layers * dim
                         * np.dtype(writer.settings["dtype"]).itemsize)
@@ -444,8 +443,11 @@ def _log_plan(writer: _Writer, shards: list[list[str]], own: list[int], todo: li
              writer.settings["dtype"], info["frame_rate"])
     free = shutil.disk_usage(writer.out_dir).free
     if todo_seconds * bytes_per_second > free:
-        log.warning("%s: needs ~%s but only %s are free", writer.out_dir,
-                    _bytes(todo_seconds * bytes_per_second), _bytes(free))
+        need = _bytes(todo_seconds * bytes_per_second)
+        raise SitoolError(f"{writer.out_dir}: the cache needs ~{need} but only {_bytes(free)} "
+                          "are free there; free space, cache fewer "
+                          "layers (--layers, or --config to keep only those the configs use) or "
+                          "write it elsewhere (--out)")
 
 
 def _extract_shards(writer: _Writer, data: DataDir, shards: list[list[str]], todo: list[int],
@@ -485,7 +487,8 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
               layers: list[int] | None = None, dtype: str = "float16", nj: int = 1,
               job: int | None = None, batch_seconds: float | None = None,
               autocast: str | None = None, overwrite: bool = False, shard_seconds: float = 60.0,
-              device: str | None = None, progress: bool = True) -> Path:
+              device: str | None = None, progress: bool = True,
+              precision: str | None = None) -> Path:
     """Cache the hidden states of ``ssl_model`` for every utterance of ``data_dir``.
 
     ``out_dir`` is the set's cache dir (``dump/ssl/<model_tag>/<set>``). ``layers``: model
@@ -497,9 +500,16 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     (the similarity to fp32 is measured at the start and recorded in ``meta.yaml``).
     ``shard_seconds``: audio per shard. ``device``: torch device (default: cuda when
     available, else cpu); batching and device change float rounding only.
+    ``precision`` (auto, fp32, bf16, fp16; ``sitool.precision``), when given, sets ``autocast``
+    for the device (auto: bf16 on GPUs that support it, fp32 on CPU).
     Returns ``out_dir``; the cache is complete (``meta.yaml``) once all jobs have finished.
     """
     check_job(nj, job)
+    if precision is not None:
+        from sitool.precision import autocast_name, resolve_precision
+
+        autocast = autocast_name(resolve_precision(
+            precision, device or ("cuda" if torch.cuda.is_available() else "cpu")))
     if dtype not in DTYPES:
         raise SitoolError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if autocast not in (None, "bf16", "fp16"):

@@ -53,6 +53,8 @@ class TrainConfig:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     seed: int = 1
     device: str = "auto"                 # auto (cuda if available), cpu, cuda
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"   # SSL compute (sitool.precision):
+                                         # auto = bf16 on GPUs that support it, else fp32
     threads: int | None = None           # torch CPU threads per process (None: cores / processes)
 
 
@@ -95,3 +97,28 @@ def load_train_config(path: str | os.PathLike, overrides: Sequence[str] = ()) ->
 def default_exp_dir(config_path: str | os.PathLike, exp_root: str | os.PathLike = "exp") -> Path:
     """``conf/train_joint.yaml`` → ``exp/train_joint``."""
     return Path(exp_root) / Path(config_path).stem
+
+
+def cached_layers(config_paths: Sequence[str | os.PathLike], num_layers: int) -> list[int] | None:
+    """The SSL layers that the cache-reading models of these training configs use: the union
+    of their ``model.ssl.layers`` (and ``model.se.ssl_target_layer`` for ``se.target: ssl``),
+    as layer numbers of an SSL model with ``num_layers`` hidden states; None when one of them
+    aggregates all layers. Configs of fine-tuned encoders (which never read the cache) are
+    skipped; None too when no config reads the cache."""
+    from sitool.models.frontend import resolve_layers
+
+    chosen: set[int] = set()
+    readers = 0
+    for path in config_paths:
+        m = load_config(TrainConfig, path).model      # no cross-field checks: the cascade's
+                                                      # se_exp is given at training time
+        if m.ssl.freeze != "all" or m.type == "cascade":
+            continue
+        readers += 1
+        if m.ssl.layers is None:
+            return None
+        chosen.update(resolve_layers(m.ssl.layers, num_layers, f"{path}: model.ssl.layers"))
+        if m.has_se and m.se.target == "ssl":
+            chosen.update(resolve_layers([m.se.ssl_target_layer], num_layers,
+                                         f"{path}: model.se.ssl_target_layer"))
+    return sorted(chosen) if readers else None

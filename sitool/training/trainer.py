@@ -37,6 +37,7 @@ from sitool.io import read_yaml, write_yaml
 from sitool.log import FORMAT, DATEFMT
 from sitool.models.losses import ppmc_per_target
 from sitool.models.model import InversionModel, build_model
+from sitool.precision import allow_tf32, autocast, grad_scaler, resolve_precision
 from sitool.training import distributed as D
 from sitool.training.batching import BucketBatchSampler
 from sitool.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -174,8 +175,13 @@ def lr_factor(step: int, total: int, cfg: TrainConfig) -> float:
 
 def train_epoch(model: InversionModel, runner: torch.nn.Module, loader: DataLoader,
                 optimizer, scheduler, cfg: TrainConfig, ctx: D.DistContext, epoch: int,
-                progress: bool) -> dict[str, float]:
-    """One pass over this process's batches; returns utterance-weighted mean losses."""
+                progress: bool, precision: str = "fp32",
+                scaler: torch.amp.GradScaler | None = None) -> dict[str, float]:
+    """One pass over this process's batches; returns utterance-weighted mean losses.
+
+    The forward pass runs under ``precision``'s autocast (the SSL encoder; heads and losses
+    stay fp32); ``scaler`` scales the loss for fp16."""
+    scaler = scaler or grad_scaler("fp32", ctx.device)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     sums: dict[str, float] = defaultdict(float)
@@ -184,16 +190,19 @@ def train_epoch(model: InversionModel, runner: torch.nn.Module, loader: DataLoad
                disable=not (progress and ctx.is_main))
     for batch in bar:
         batch = batch.to(ctx.device)
-        out = runner(batch)
+        with autocast(precision, ctx.device):
+            out = runner(batch)
         loss, parts = model.loss(out, batch)
         if not torch.isfinite(loss):
             raise SitoolError(f"loss is {float(loss)} at epoch {epoch} (utts {batch.utts[:3]}); "
                               "lower optim.lr_heads / optim.lr_encoder or check the data")
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
         if cfg.optim.grad_clip > 0:
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         scheduler.step()
         n = len(batch)
         count += n
@@ -208,7 +217,7 @@ def train_epoch(model: InversionModel, runner: torch.nn.Module, loader: DataLoad
 
 @torch.no_grad()
 def evaluate(model: InversionModel, loader: DataLoader, ctx: D.DistContext,
-             n_targets: int) -> dict:
+             n_targets: int, precision: str = "fp32") -> dict:
     """Dev loss and (SI models) mean PPMC over this process's share, summed over processes."""
     model.eval()
     loss_sum, count = 0.0, 0
@@ -216,7 +225,8 @@ def evaluate(model: InversionModel, loader: DataLoader, ctx: D.DistContext,
     ppmc_count = np.zeros(n_targets)
     for batch in loader:
         batch = batch.to(ctx.device)
-        out = model(batch)
+        with autocast(precision, ctx.device):
+            out = model(batch)
         loss, _ = model.loss(out, batch)
         loss_sum += float(loss) * len(batch)
         count += len(batch)
@@ -353,6 +363,9 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     log.info("model %s: %d trainable parameters; %s; train %d utts (%.1f min), dev %d utts; "
              "%d process(es) on %s", m.type, n_trainable, inputs, len(train_set),
              sum(train_set.durations) / 60, len(dev_set), ctx.world_size, ctx.device)
+    if m.ssl.gradient_checkpointing and not m.uses_cache:
+        log.info("SSL gradient checkpointing on: transformer layers are recomputed in the "
+                 "backward pass")
 
     sampler = BucketBatchSampler(train_set.durations, cfg.data.batch_seconds,
                                  cfg.data.max_batch_utts, shuffle=True, seed=cfg.seed,
@@ -370,6 +383,11 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
                             generator=torch.Generator().manual_seed(cfg.seed))
 
     optimizer = make_optimizer(model, cfg)
+    precision = resolve_precision(cfg.precision, ctx.device, training=True)
+    allow_tf32(ctx.device)
+    scaler = grad_scaler(precision, ctx.device)
+    log.info("precision %s (%s)", precision, "float32" if precision == "fp32" else
+             "SSL encoder under autocast; heads, losses, weights and checkpoints float32")
     total_steps = cfg.optim.epochs * len(sampler)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(step, total_steps, cfg))
@@ -385,6 +403,8 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     if resume is not None:
         model.load_checkpoint_state(resume["model"], str(last_path))
         optimizer.load_state_dict(resume["optimizer"])
+        if resume.get("scaler"):
+            scaler.load_state_dict(resume["scaler"])
         scheduler.load_state_dict(resume["scheduler"])
         for key in state:
             state[key] = resume[key]
@@ -410,8 +430,9 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
         start = time.time()
         sampler.set_epoch(epoch)
-        losses = train_epoch(model, runner, loader, optimizer, scheduler, cfg, ctx, epoch, progress)
-        dev = evaluate(model, dev_loader, ctx, len(names))
+        losses = train_epoch(model, runner, loader, optimizer, scheduler, cfg, ctx, epoch, progress,
+                             precision, scaler)
+        dev = evaluate(model, dev_loader, ctx, len(names), precision)
         score = dev["dev_ppmc"] if m.has_si else -dev["dev_loss"]
         improved = state["best_score"] is None or (score is not None and score > state["best_score"])
         state["epoch"] = epoch
@@ -437,6 +458,7 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
                 save_checkpoint(best_path, {**common, "dev_score": score})
             save_checkpoint(last_path, {**common, **state, "optimizer": optimizer.state_dict(),
                                         "scheduler": scheduler.state_dict(), "rng": rngs,
+                                        "scaler": scaler.state_dict(),
                                         "world_size": ctx.world_size, "finished": finished})
             _log_epoch(state["history"][-1], cfg.optim.epochs, names, model)
             if board is not None:
