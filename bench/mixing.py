@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Mixing benchmarks (stage 2).
 
-1. Materialisation throughput of ``sitool.noise.mixing.materialise`` over every row of a
+1. Materialisation throughput of ``sitool.mixture.materialise`` over every row of a
    noisy set, in x real time (seconds of audio made per second), median of --repeats passes:
    with the in-process LRU audio cache (warm) vs the baseline of reloading every file from
    disk for every row (cache cleared before each row).
@@ -25,14 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from sitool import mixture
 from sitool.audio import SAMPLE_RATE
 from sitool.datadir import DataDir
-from sitool.noise import mixing
 
 
 def toy_noisy_set(root: Path) -> Path:
     """20 toy test utterances x 8 noise types x 5 SNRs, like the default test grid."""
-    from sitool.noise.mixer import mix_data_dir
+    from sitool.noise.noisy_sets import mix_data_dir
     from sitool.noise.readers import read_synth
     from sitool.noise.sources import prepare_noise_dirs
     from sitool.noise.synth import synth_noise
@@ -48,18 +48,18 @@ def toy_noisy_set(root: Path) -> Path:
                         snrs=[-5, 0, 5, 10, 20], progress=False)
 
 
-def one_pass(rows: list[mixing.MixRow], uncached: bool) -> float:
+def one_pass(rows: list[mixture.MixRow], uncached: bool) -> float:
     start = time.perf_counter()
     for row in rows:
         if uncached:
-            mixing.AUDIO_CACHE.clear()
-        mixing.materialise(row)
+            mixture.AUDIO_CACHE.clear()
+        mixture.materialise(row)
     return time.perf_counter() - start
 
 
 def throughput(noisy: Path, repeats: int) -> None:
     rows = list(DataDir(noisy).mix.values())
-    audio_s = sum(mixing.load_clean(r.clean_path).size for r in rows) / SAMPLE_RATE
+    audio_s = sum(mixture.load_clean(r.clean_path).size for r in rows) / SAMPLE_RATE
     one_pass(rows, uncached=False)  # warm the cache
     cached = [audio_s / one_pass(rows, uncached=False) for _ in range(repeats)]
     uncached = [audio_s / one_pass(rows, uncached=True) for _ in range(repeats)]

@@ -68,7 +68,7 @@ def bench_si(decode, repeats: int) -> None:
 
 
 def bench_se_metrics(data, repeats: int) -> None:
-    from sitool.noise.mixing import materialise_components
+    from sitool.mixture import materialise_components
     from sitool.scoring import metrics
 
     utt = data.utts[0]

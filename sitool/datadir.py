@@ -10,7 +10,7 @@ A data dir is Kaldi-style, so Kaldi/ESPnet/lhotse users can read it::
     targets    YAML: names, units, frame_rate, descriptions, normalisation note
     text       <utt> <words or phones>   optional
     phones.ctm <utt> 1 <start> <dur> <phone>   optional exact phone alignment (CTM)
-    mix.tsv    noisy sets: one row per utterance, see sitool.noise.mixing
+    mix.tsv    noisy sets: one row per utterance, see sitool.mixture
 
 In a noisy set the audio of an utterance is a pure function of its ``mix.tsv`` row, so
 ``DataDir.audio`` materialises it on the fly; ``wav.scp`` is then optional.
@@ -30,6 +30,7 @@ import numpy as np
 from sitool.audio import SAMPLE_RATE, load_audio
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, format_table, read_table, read_yaml, write_yaml
+from sitool.mixture import MixRow, materialise, materialise_components, read_mix_tsv
 
 # How far the target track's duration (frames / frame_rate) may differ from the audio's.
 FRAME_TOLERANCE_S = 0.05
@@ -178,12 +179,10 @@ class DataDir:
         return read_ctm(self.path / "phones.ctm") if self.has("phones.ctm") else {}
 
     @cached_property
-    def mix(self) -> dict:
+    def mix(self) -> dict[str, MixRow]:
         """``utt -> MixRow`` for a noisy set; empty for a clean set."""
         if not self.has("mix.tsv"):
             return {}
-        from sitool.noise.mixing import read_mix_tsv
-
         return read_mix_tsv(self.path / "mix.tsv")
 
     @property
@@ -232,8 +231,6 @@ class DataDir:
     def audio(self, utt: str) -> np.ndarray:
         """The utterance's audio at 16 kHz mono float32 (noisy sets: materialised mixture)."""
         if utt in self.mix:
-            from sitool.noise.mixing import materialise
-
             return materialise(self.mix[utt])
         if utt not in self.wav_scp:
             raise SitoolError(f"{self.path / 'wav.scp'}: no entry for utterance {utt!r}")
@@ -243,8 +240,6 @@ class DataDir:
         """The clean speech as it is inside ``audio(utt)``: ``scale * clean`` for a noisy set's
         row (the enhancement reference), the audio itself for a clean set."""
         if utt in self.mix:
-            from sitool.noise.mixing import materialise_components
-
             return materialise_components(self.mix[utt])[0]
         return self.audio(utt)
 

@@ -83,7 +83,7 @@ from sitool.datadir import DataDir, spk2utt_table
 from sitool.decode import decode
 from sitool.errors import SitoolError
 from sitool.io import write_table
-from sitool.noise.mixer import mix_data_dir
+from sitool.noise.noisy_sets import mix_data_dir
 from sitool.noise.readers import read_audio_dir
 from sitool.noise.sources import prepare_noise_dirs
 from sitool.ssl.cache import cache_ssl

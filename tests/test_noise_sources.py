@@ -6,7 +6,7 @@ import soundfile as sf
 
 from sitool.audio import write_audio
 from sitool.errors import SitoolError
-from sitool.noise.mixing import load_noise_range
+from sitool.mixture import load_noise_range
 from sitool.noise.readers import read_audio_dir, read_demand, read_musan, read_noisex
 from sitool.noise.sources import (SPLITS, NoiseFile, prepare_noise_dirs, read_noise_dir,
                                   split_noise_files)

@@ -17,7 +17,7 @@ from sitool.cli import main
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_save_npy
-from sitool.noise.mixing import materialise_components
+from sitool.mixture import materialise_components
 from sitool.scoring import aggregate, utt_scores
 from sitool.scoring.aggregate import Filters
 from sitool.scoring.decodes import DecodeDir, model_names, split_seed

@@ -9,7 +9,7 @@ import click
 from sitool.errors import SitoolError
 from sitool.noise import procedural
 from sitool.noise.figure import plot_mixtures
-from sitool.noise.mixer import mix_data_dir, parse_numbers
+from sitool.noise.noisy_sets import mix_data_dir, parse_numbers
 from sitool.noise.readers import (read_audio_dir, read_demand, read_musan, read_noisex,
                                   read_synth)
 from sitool.noise.sources import DEFAULT_FRACTIONS, parse_fractions, prepare_noise_dirs

@@ -11,7 +11,7 @@ import numpy as np
 from sitool.audio import SAMPLE_RATE
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
-from sitool.noise.mixing import MixRow, load_clean, materialise
+from sitool.mixture import MixRow, load_clean, materialise
 from sitool.plotting import draw_phones, log_spectrogram, save_figure, use_agg
 
 DYNAMIC_RANGE_DB = 80.0

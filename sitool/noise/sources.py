@@ -35,7 +35,7 @@ from tqdm import tqdm
 from sitool.audio import SAMPLE_RATE, audio_duration, load_audio
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, format_table, read_table
-from sitool.noise.mixing import CATEGORIES, format_noise_path
+from sitool.mixture import CATEGORIES, format_noise_path
 from sitool.noise.seeds import rng_for
 from sitool.noise.snr import SILENCE_POWER, noise_power
 

@@ -1,5 +1,8 @@
 """``mix.tsv`` rows and the mixture they define (DESIGN.md §3, "Noisy sets").
 
+Part of the data contract beside ``sitool.datadir`` (``DataDir.mix``, ``DataDir.audio``);
+``sitool.noise.noisy_sets`` (``sitool mix``) decides the rows and writes them.
+
 A noisy set has one ``mix.tsv`` row per utterance (tab-separated, header line first)::
 
     utt clean_utt noise_id noise_type category snr_db noise_path noise_offset_s gain seed clean_path scale
@@ -18,7 +21,7 @@ and the audio of that utterance is a pure function of the row::
   ``min(50 ms, len/4)`` (see ``loop_noise``), so there is no click and no level dip.
 * ``gain`` gives the requested SNR by ``sitool.noise.snr``; ``scale`` (<= 1) scales the whole
   mixture so that its peak stays below 1, and so never changes the SNR.
-* ``seed`` is the per-row seed the mixer drew the noise, offset and SNR with (provenance).
+* ``seed`` is the per-row seed ``sitool mix`` drew the noise, offset and SNR with (provenance).
 
 Everything is float32 element-wise arithmetic, so ``materialise(row)`` is bit-identical on
 every call. Loaded files are kept in an in-process LRU cache (``AUDIO_CACHE``).

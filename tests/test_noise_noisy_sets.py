@@ -10,8 +10,8 @@ from sitool.audio import write_audio
 from sitool.cli import main
 from sitool.datadir import DataDir, PhoneSegment, write_data_dir
 from sitool.errors import SitoolError
-from sitool.noise.mixer import mix_data_dir
-from sitool.noise.mixing import load_clean, materialise
+from sitool.noise.noisy_sets import mix_data_dir
+from sitool.mixture import load_clean, materialise
 from sitool.noise.procedural import DEFAULT_TYPES, GENERATORS
 from sitool.noise.readers import read_synth
 from sitool.noise.snr import measure_snr

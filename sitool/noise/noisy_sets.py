@@ -31,8 +31,8 @@ from tqdm import tqdm
 from sitool.audio import SAMPLE_RATE, audio_duration, write_audio
 from sitool.datadir import DURATION_TOLERANCE_S, DataDir, PhoneSegment, write_data_dir
 from sitool.errors import SitoolError
-from sitool.noise.mixing import (CATEGORIES, MixRow, format_mix_tsv, load_clean,
-                                 load_noise_range, materialise, mix_signals, noise_segment)
+from sitool.mixture import (CATEGORIES, MixRow, format_mix_tsv, load_clean, load_noise_range,
+                            materialise, mix_signals, noise_segment)
 from sitool.noise.seeds import derive_seed
 from sitool.noise.snr import SILENCE_POWER, SpeechLevel, active_speech_level, mixture_gain, noise_power
 from sitool.noise.sources import NoiseSegment, read_noise_dir

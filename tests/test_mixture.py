@@ -5,12 +5,12 @@ import dataclasses
 import numpy as np
 import pytest
 
+from sitool import mixture
 from sitool.audio import write_audio
 from sitool.errors import SitoolError
-from sitool.noise import mixing
-from sitool.noise.mixing import (COLUMNS, MixRow, format_mix_tsv, format_noise_path, loop_noise,
-                                 materialise, materialise_components, noise_segment,
-                                 parse_noise_path, read_mix_tsv)
+from sitool.mixture import (COLUMNS, MixRow, format_mix_tsv, format_noise_path, loop_noise,
+                            materialise, materialise_components, noise_segment,
+                            parse_noise_path, read_mix_tsv)
 
 RATE = 16000
 
@@ -92,7 +92,7 @@ def test_materialise_is_the_documented_formula_and_bit_exact(tmp_path, files):
     start = RATE + int(0.25 * RATE)  # range starts at 1 s, offset 0.25 s into it
     expected = np.float32(0.9) * (clean + np.float32(0.8) * noise[start:start + RATE])
     np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
-    mixing.AUDIO_CACHE.clear()
+    mixture.AUDIO_CACHE.clear()
     assert np.array_equal(materialise(row), out)  # cold cache
     assert np.array_equal(materialise(row), out)  # warm cache
     speech, added = materialise_components(row)
@@ -104,7 +104,7 @@ def test_short_noise_is_looped_with_crossfade(tmp_path):
     short = rng.standard_normal(RATE // 2).astype(np.float32)  # 0.5 s, utterance 2.3 s
     looped = loop_noise(short, int(2.3 * RATE))
     assert looped.size == int(2.3 * RATE)
-    fade = mixing.crossfade_length(short.size)
+    fade = mixture.crossfade_length(short.size)
     assert fade == int(0.05 * RATE)
     # the first copy is untouched up to its fade-out, later copies start after the overlap
     np.testing.assert_array_equal(looped[:short.size - fade], short[:short.size - fade])
@@ -125,11 +125,11 @@ def test_noise_segment_offset_beyond_range_is_an_error(tmp_path, files):
 
 
 def test_cache_is_used_and_read_only(tmp_path, files):
-    mixing.AUDIO_CACHE.clear()
+    mixture.AUDIO_CACHE.clear()
     row = make_row(tmp_path)
     for _ in range(5):
         materialise(row)
-    assert mixing.AUDIO_CACHE.misses == 2 and mixing.AUDIO_CACHE.hits == 8
-    cached = mixing.load_clean(row.clean_path)
+    assert mixture.AUDIO_CACHE.misses == 2 and mixture.AUDIO_CACHE.hits == 8
+    cached = mixture.load_clean(row.clean_path)
     with pytest.raises(ValueError):
         cached[0] = 1.0
