@@ -3,7 +3,7 @@
 set -euo pipefail
 
 corpus=corpus/synth        # output corpus dir
-num_utts=150               # number of utterances (see sitool synth-corpus --help)
+num_utts=90                # number of utterances (see sitool synth-corpus --help)
 nj=2                       # synthesis worker processes
 seed=1                     # random seed
 speakers=8,1,2,4           # speakers per split: train,dev,test,babble talkers (8,1,2,4: the fixed 15)

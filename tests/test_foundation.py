@@ -5,11 +5,14 @@ import subprocess
 import sys
 from typing import Literal
 
+import click
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
 from sitool.audio import load_audio
+from sitool.cli import COMMANDS, main
 from sitool.config import from_dict, load_config
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
@@ -132,6 +135,15 @@ def test_cli_error_is_one_line(tmp_path):
                             text=True, timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {tmp_path / 'nope'}: data directory not found"
+
+
+def test_cli_registry_names_each_command_as_it_is_invoked():
+    """Every entry of the one command registry loads a command of that name, and --help lists
+    them all in registry order."""
+    with click.Context(main) as ctx:
+        assert [main.get_command(ctx, name).name for name in COMMANDS] == list(COMMANDS)
+    lines = CliRunner().invoke(main, ["--help"]).output.split("Commands:")[1].splitlines()
+    assert [line.split()[0] for line in lines if line.strip()] == list(COMMANDS)
 
 
 def test_plot_utt_writes_png(toy_data, tmp_path):

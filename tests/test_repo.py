@@ -1,10 +1,17 @@
-"""The repository's entry points: README commands, CI script, run.sh option handling."""
+"""The repository's entry points: README commands, CI script, run.sh option handling, and
+defaults that live in two places (shell hooks and the CLI, tiny and Large configs)."""
 
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+
+import yaml
+
+from sitool.cli.synth_corpus import synth_corpus
+from sitool.config import to_dict
+from sitool.training.config import load_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,3 +134,64 @@ def test_bin_sitool_uses_this_checkout_whatever_the_current_directory(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "sitool, version 0.1.0"
+
+
+def shell_default(script: Path, name: str) -> str:
+    """The default of option ``name`` set in a shell script (``name=VALUE  # comment``)."""
+    return re.search(rf"^{name}=(\S*)", script.read_text(), re.M).group(1)
+
+
+def test_num_utts_default_is_the_same_in_run_sh_the_corpus_hook_and_the_cli():
+    cli_default = next(p.default for p in synth_corpus.params if p.name == "num_utts")
+    assert shell_default(ROOT / "run.sh", "num_utts") == str(cli_default)
+    assert shell_default(ROOT / "local" / "corpus.sh", "num_utts") == str(cli_default)
+
+
+# A "Large:" comment: "# ... Large: VALUE", "Large on a GPU: VALUE", "Large/GPU: VALUE" or
+# "GPU: VALUE", the value ending at " (" or ";" (what follows is an explanation).
+LARGE_COMMENT = re.compile(r"#.*?\b(?:Large(?: on a GPU|/GPU)?|GPU): (?P<value>[^;]*?)(?: \(|;|$)")
+
+
+def large_comments(path: Path) -> dict[str, object]:
+    """``dotted.key -> value`` of the "Large:" comments of a config (a comment on a line of its
+    own belongs to the key above it)."""
+    keys: list[tuple[int, str]] = []
+    comments = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        key = re.match(r"^( *)([a-z0-9_]+):", line)
+        if key:
+            indent = len(key.group(1))
+            keys = [(i, k) for i, k in keys if i < indent] + [(indent, key.group(2))]
+        comment = LARGE_COMMENT.search(line)
+        if comment:
+            assert keys, f"{path}:{number}: a Large: comment above every key"
+            comments[".".join(k for _, k in keys)] = yaml.safe_load(comment["value"].strip())
+    return comments
+
+
+def leaves(config: dict, prefix: str = "") -> dict[str, object]:
+    out = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(leaves(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def test_large_comments_of_the_train_configs_agree_with_conf_gpu_large():
+    """Each value a "Large:" comment of conf/train_X.yaml names is the one
+    conf/gpu_large/train_X.yaml gives, and every value that file changes has such a comment."""
+    configs = sorted((ROOT / "conf").glob("train_*.yaml"))
+    assert len(configs) == len(list((ROOT / "conf" / "gpu_large").glob("train_*.yaml"))) == 7
+    for path in configs:
+        tiny = leaves(to_dict(load_train_config(path)))
+        large = leaves(to_dict(load_train_config(ROOT / "conf" / "gpu_large" / path.name)))
+        comments = large_comments(path)
+        for key, value in comments.items():
+            assert large[key] == value, f"{path.name}: {key}: the comment says Large: " \
+                                        f"{value!r}, conf/gpu_large/ has {large[key]!r}"
+        changed = sorted(key for key in large if large[key] != tiny[key])
+        missing = [key for key in changed if key not in comments]
+        assert not missing, f"{path.name}: conf/gpu_large/ changes {missing} without a Large: " \
+                            "comment"

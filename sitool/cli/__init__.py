@@ -15,27 +15,27 @@ from sitool import __version__
 from sitool.errors import SitoolError
 from sitool.log import setup_logging
 
-# Every subcommand, in recipe-stage order, and the CLI module that defines it (in the
-# module's ``COMMANDS`` list). A module is
-# imported only when its command runs (or `sitool --help` lists them all), so a command
-# starts without loading the libraries of the other stages.
+# The command registry: every subcommand, in recipe-stage order, and the function that defines
+# it as "module:function" under sitool.cli (each module is named for the commands it holds). A
+# module is imported only when its command runs (or `sitool --help` lists them all), so a
+# command starts without loading the libraries of the other stages.
 COMMANDS = {
-    "synth-corpus": "sitool.cli.synth",
-    "prepare": "sitool.cli.prepare",
-    "validate-data": "sitool.cli.corpus",
-    "plot-utt": "sitool.cli.corpus",
-    "synth-noise": "sitool.cli.noise",
-    "prepare-noise": "sitool.cli.noise",
-    "mix": "sitool.cli.noise",
-    "plot-mix": "sitool.cli.noise",
-    "pretrain-ssl": "sitool.cli.ssl",
-    "cache-ssl": "sitool.cli.ssl",
-    "probe-ssl": "sitool.cli.ssl",
-    "train": "sitool.cli.train",
-    "decode": "sitool.cli.decode",
-    "score": "sitool.cli.score",
-    "invert": "sitool.cli.invert",
-    "export": "sitool.cli.export",
+    "synth-corpus": "synth_corpus:synth_corpus",
+    "prepare": "prepare:prepare",
+    "validate-data": "validate:validate_data",
+    "plot-utt": "plot:plot_utt",
+    "synth-noise": "synth_noise:synth_noise_cmd",
+    "prepare-noise": "prepare_noise:prepare_noise",
+    "mix": "mix:mix",
+    "plot-mix": "plot:plot_mix",
+    "pretrain-ssl": "ssl:pretrain_ssl_command",
+    "cache-ssl": "ssl:cache_ssl_command",
+    "probe-ssl": "ssl:probe_ssl_command",
+    "train": "train:train_command",
+    "decode": "decode:decode_command",
+    "score": "score:score",
+    "invert": "invert:invert",
+    "export": "export:export_command",
 }
 
 
@@ -49,8 +49,8 @@ class SitoolGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module = importlib.import_module(COMMANDS[name])
-        return next(command for command in module.COMMANDS if command.name == name)
+        module, function = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(f"sitool.cli.{module}"), function)
 
     def invoke(self, ctx: click.Context):
         try:

@@ -50,6 +50,3 @@ def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_second
            overwrite=overwrite, device=device, use_cache=not no_cache,
            batch_seconds=batch_seconds, progress=not no_progress, chunk_seconds=chunk_seconds,
            overlap_seconds=chunk_overlap, precision=precision)
-
-
-COMMANDS = [decode_command]

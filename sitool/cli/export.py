@@ -37,6 +37,3 @@ def export_command(exp_dir, out, checkpoint, license_, no_bundle_ssl, repo_id, p
     click.echo(str(path))
     if repo_id:
         click.echo(push_to_hub(path, repo_id, private=private))
-
-
-COMMANDS = [export_command]

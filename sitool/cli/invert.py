@@ -56,6 +56,3 @@ def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))
-
-
-COMMANDS = [invert]

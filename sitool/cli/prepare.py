@@ -27,6 +27,5 @@ def prepare_synth(corpus: str, out: str, overwrite: bool) -> None:
         click.echo(f"{split}: {path}")
 
 
-for _command in prepare_real.COMMANDS:
+for _command in prepare_real.SUBCOMMANDS:
     prepare.add_command(_command)
-COMMANDS = [prepare]

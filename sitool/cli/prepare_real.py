@@ -130,5 +130,5 @@ def prepare_carstens(root, out, targets, config_path, **kw):
 
 
 # Subcommands of ``sitool prepare`` (added to the group in sitool.cli.prepare).
-COMMANDS = [corpus_command(module) for module in (mocha, mngu0, hprc, usctimit, xrmb)] + [
+SUBCOMMANDS = [corpus_command(module) for module in (mocha, mngu0, hprc, usctimit, xrmb)] + [
     prepare_carstens, prepare_generic]

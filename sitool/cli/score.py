@@ -1,4 +1,5 @@
-"""Stage 6 (``sitool score``) and inference on new recordings (``sitool invert``)."""
+"""Stage 6: ``sitool score``: PPMC/RMSE (and PESQ/STOI/SI-SDR) tables of decode dirs, RESULTS.md
+and plots, a thin shell over :func:`sitool.scoring.score.score_experiments`."""
 
 from __future__ import annotations
 
@@ -70,6 +71,3 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, res
         click.echo(f"wrote {result.results}", err=True)
     for path in result.plots:
         click.echo(f"wrote {path}", err=True)
-
-
-COMMANDS = [score]

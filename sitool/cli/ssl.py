@@ -151,6 +151,3 @@ def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_bas
                         pooling=pooling, random_baseline=random_baseline,
                         max_utts=max_utts or None, fbank=fbank, fbank_context=fbank_context)
     click.echo(format_probe(results))
-
-
-COMMANDS = [cache_ssl_command, pretrain_ssl_command, probe_ssl_command]

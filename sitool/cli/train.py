@@ -39,6 +39,3 @@ def train_command(config_path: str, out: str | None, overwrite: bool, no_progres
     out_dir = out or default_exp_dir(config_path)
     command = " ".join(shlex.quote(a) for a in ["sitool"] + sys.argv[1:])
     train(cfg, out_dir, command=command, overwrite=overwrite, progress=not no_progress)
-
-
-COMMANDS = [train_command]

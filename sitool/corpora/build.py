@@ -1,27 +1,38 @@
-"""Real articulatory corpus -> ``data/{train,dev,test}`` (stage 1 for every real corpus).
+"""Real articulatory corpus -> ``data/{train,dev,test[,babble_talkers]}`` (stage 1 for every
+real corpus: ``sitool prepare <corpus>``).
 
 ``prepare_corpus(reader, root, out, split, options)`` runs two passes over the corpus:
 
-1. Each utterance is loaded by the corpus reader; the sensors the targets need are checked
-   for gaps (``options.max_gap_s``: shorter gaps are interpolated, longer ones drop the
-   utterance with a logged count), resampled to ``options.frame_rate`` (anti-aliased, see
-   ``sitool.articulation.resample``), and matched against the audio's duration (a mismatch
-   up to ``FRAME_TOLERANCE_S`` is kept; up to ``options.max_length_mismatch_s`` the longer
-   side is trimmed - the targets directly, the audio by writing a trimmed copy; more drops
-   the utterance). Phone labels are cut to the audio that is kept (``within_audio``).
-   Unreadable files are a counted skip (``options.strict``: an error).
-2. Per speaker: the axes are oriented (x forwards, y up), the palate is the corpus' trace or
-   estimated from the tongue sensors' upper envelope, and the LP origin is the upper-incisor
-   sensor where the corpus has one. Then each utterance's targets are computed - tract
-   variables (``--targets tv``), oriented sensor coordinates (``ema``), or a generic
-   corpus' own columns - plus source features from the audio (F0, periodicity,
-   aperiodicity; ``options.source_features``), and written as float32 ``.npy``.
+1. Each utterance is loaded by the corpus reader. Its audio is checked (an empty or
+   multichannel file is a "bad audio" skip; audio a reader holds in memory is resampled to
+   16 kHz, scaled below full scale when it clips, and written to ``wav/<utt>.wav``). The
+   target frames (to the last sensor sample at ``options.frame_rate``) are matched against
+   the audio's duration: a mismatch up to ``FRAME_TOLERANCE_S`` is kept; up to
+   ``options.max_length_mismatch_s`` the longer side is trimmed - the targets directly, the
+   audio by writing a trimmed copy; more drops the utterance. Then the sensors the targets
+   need are checked for gaps (``options.max_gap_s``: shorter gaps are interpolated; a longer
+   one, or a track starting later than that into the audio, drops the utterance; a tongue
+   sensor only the palate estimate uses is left out instead) and resampled to those frames
+   (anti-aliased, see ``sitool.articulation.resample``). Every skip is counted by reason
+   and logged; an unreadable file is an "unreadable" skip (``options.strict``: an error).
+2. Per speaker (not for a generic corpus' own columns): the axes are oriented (x forwards,
+   y up); for tract variables the palate is the corpus' trace or estimated from the tongue
+   sensors' upper envelope; the LP origin is the median x of the reader's ``lp_reference``
+   track (the upper incisors where the corpus has them) or 0. Utterances are assigned to sets
+   by ``splits.assign_sets`` (those no rule assigns are left out). Then each utterance's
+   targets are computed - tract variables (``--targets tv``), oriented sensor coordinates
+   (``ema``), or a generic corpus' own columns (``columns``) - plus source features from the
+   audio (F0, periodicity, aperiodicity; ``options.source_features``), and written as float32
+   ``.npy`` (non-finite targets are a skip). Phone labels are cut to the audio that is kept
+   (``within_audio``).
 
-Outputs: ``<out>/{train,dev,test[,babble_talkers]}/`` data dirs (each written atomically),
-and ``<media>/`` (default ``<out>/<corpus>_media/``) holding ``tv/<utt>.npy``, audio the data
-dirs point at when the corpus has no usable audio file (``wav/<utt>.wav``), the palate used
-per speaker (``palate_<speaker>.csv``, oriented frame, mm) and ``prepare_report.yaml`` (counts,
-skips and their reasons, palate sources). A finished run is reused unless ``overwrite``.
+Outputs: ``<out>/{train,dev,test[,babble_talkers]}/`` data dirs (each written atomically; an
+empty set is not written, with a warning), and ``<media>/`` (default
+``<out>/<corpus>_media/``) holding ``tv/<utt>.npy``, audio the data dirs point at when the
+corpus' own file is not used as it is (``wav/<utt>.wav``), the palate used per speaker
+(``palate_<speaker>.csv``, oriented frame, mm) and ``prepare_report.yaml`` (counts, skips and
+their reasons, palate sources). A finished run (train, dev and test written) is reused unless
+``options.overwrite``.
 """
 
 from __future__ import annotations

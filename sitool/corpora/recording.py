@@ -1,6 +1,6 @@
 """One utterance of a real articulatory corpus, as every corpus reader yields it.
 
-A reader (``mocha``, ``mngu0``, ``hprc``, ``xrmb``, ``carstens``, ``generic``) lists a corpus'
+A reader (``mocha``, ``mngu0``, ``hprc``, ``usctimit``, ``xrmb``, ``carstens``, ``generic``) lists a corpus'
 utterances cheaply (``CorpusReader.find``) and loads one at a time (``CorpusReader.load``) into
 a ``Recording``: sensor tracks in millimetres under canonical sensor names, in the corpus' own
 midsagittal axes (``sitool.articulation.geometry`` orients them), with their time stamps, plus

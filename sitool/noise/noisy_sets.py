@@ -18,7 +18,6 @@ noise type or draw index) -- never by iteration order -- and that seed is the ro
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,17 +40,6 @@ log = logging.getLogger(__name__)
 
 PEAK_LIMIT = 0.99        # the mixture is scaled down when its peak would exceed this
 OFFSET_TRIES = 10        # redraws of the noise offset when the chosen window is silent
-
-
-def parse_numbers(text: str, what: str) -> list[float]:
-    """``"-5,0,5"`` -> [-5.0, 0.0, 5.0]; a clear error for anything else."""
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise SitoolError(f"{what}: expected comma-separated numbers, got {text!r}") from None
-    if not values or not all(math.isfinite(v) for v in values):
-        raise SitoolError(f"{what}: expected comma-separated finite numbers, got {text!r}")
-    return values
 
 
 def snr_label(snr_db: float) -> str:

@@ -1,4 +1,7 @@
-"""Stage 0 of the default recipe: ``sitool synth-corpus`` (the embedded VocalTractLab corpus)."""
+"""Stage 0 of the default recipe: ``sitool synth-corpus`` (the embedded VocalTractLab corpus).
+
+Its stage-2 counterpart, the embedded noise set, is ``sitool synth-noise``
+(``sitool.cli.synth_noise``)."""
 
 from __future__ import annotations
 
@@ -47,6 +50,3 @@ def synth_corpus(out: str, num_utts: int, speaker_counts: str, oral_scale: str,
                              parse_range(pharynx_scale, "--pharynx-scale"))
     make_corpus(out, num_utts=num_utts, nj=nj, seed=seed, overwrite=overwrite,
                 speakers=speakers, seconds=(min_seconds, max_seconds), progress=not no_progress)
-
-
-COMMANDS = [synth_corpus]

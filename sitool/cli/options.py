@@ -1,0 +1,26 @@
+"""Parsing of the comma-separated option values several commands take."""
+
+from __future__ import annotations
+
+import math
+
+from sitool.errors import SitoolError
+
+
+def parse_numbers(text: str, what: str) -> list[float]:
+    """``"-5,0,5"`` -> [-5.0, 0.0, 5.0]; a clear error for anything else."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SitoolError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+    if not values or not all(math.isfinite(v) for v in values):
+        raise SitoolError(f"{what}: expected comma-separated finite numbers, got {text!r}")
+    return values
+
+
+def parse_ints(text: str, what: str) -> list[int]:
+    """``"2,4"`` -> [2, 4]; a clear error for anything that is not whole numbers."""
+    values = parse_numbers(text, what)
+    if any(not v.is_integer() for v in values):
+        raise SitoolError(f"{what}: expected whole numbers, got {text!r}")
+    return [int(v) for v in values]
