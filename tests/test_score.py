@@ -238,6 +238,12 @@ def test_results_md_and_plots(in_recipe):
     assert "100.0 ± 0.0" in se                                         # SI-SDR cap, no inf
     assert "| joint | voicing | 10 | 0 |" in text                      # 5 tracks x 2 seeds
     assert "sitool score --results RESULTS.md" in text and "commit" in text
+    # paths relative to the recipe dir (the current directory): none names this machine's dirs
+    models = text.split("## Models and data")[1].split("## ")[0]
+    assert "| joint | joint | exp/joint, exp/joint_seed2 |" in models
+    rows = [line for line in models.splitlines() if line.startswith("| ") and "| model |" not in line]
+    assert len(rows) == 4 and all(r.endswith("| data/test, data/test_noisy |") for r in rows)
+    assert str(in_recipe) not in text and str(in_recipe.resolve()) not in text
     names = sorted(p.name for p in result.plots)
     # the SE-only model's identity "enhancement" scores exactly like the noisy input
     pesq_row = se.split("**PESQ**")[1].split("**STOI**")[0]

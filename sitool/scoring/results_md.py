@@ -7,6 +7,10 @@ paired comparisons with 95 % CIs over test utterances (``paired``);
 per-target PPMC and RMSE at clean and the lowest SNR; mean PPMC per noise type at the lowest
 SNR; speech-enhancement metrics; excluded tracks; the models and data behind the numbers; how
 the file was produced (command, date, git commit, sitool version).
+
+Paths name no directory of the machine it ran on: links (figures, scores.tsv) are relative to
+the file's own directory, experiment and data dirs to the recipe dir (the current directory,
+where run.sh runs ``sitool score``).
 """
 
 from __future__ import annotations
@@ -47,6 +51,14 @@ def git_commit(repo: str | os.PathLike | None = None) -> str:
 def _relpath(path: Path, start: Path) -> str:
     try:
         return os.path.relpath(path, start)
+    except ValueError:
+        return str(path)
+
+
+def recipe_path(path: str | os.PathLike, recipe_dir: Path) -> str:
+    """``path`` relative to ``recipe_dir`` when it is inside it (``data/test``), else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(recipe_dir.resolve()))
     except ValueError:
         return str(path)
 
@@ -228,7 +240,7 @@ def exclusions_table(summary: Summary) -> str | None:
                            "PPMC = 0 (constant prediction)", "utterance tracks"], rows)
 
 
-def models_table(experiments) -> str:
+def models_table(experiments, recipe_dir: Path) -> str:
     rows = []
     for model in experiments.models:
         exps = experiments.exps_of(model)
@@ -237,8 +249,9 @@ def models_table(experiments) -> str:
                         for d in decodes})
         checkpoints = sorted({d.checkpoint for d in decodes})
         sets = sorted({f"{d.set_name} ({len(d.tv_scp or d.enhanced_scp)})" for d in decodes})
-        data = sorted({str(d.meta.get("data_dir", "?")) for d in decodes})
-        rows.append([model, ", ".join(types), ", ".join(str(e) for e in exps),
+        data = sorted({recipe_path(d.meta["data_dir"], recipe_dir) if d.meta.get("data_dir")
+                       else "?" for d in decodes})
+        rows.append([model, ", ".join(types), ", ".join(recipe_path(e, recipe_dir) for e in exps),
                      ", ".join(checkpoints), ", ".join(sets), ", ".join(data)])
     return markdown_table(["model", "type", "experiment dir(s)", "checkpoint",
                            "decoded sets (utterances)", "data dirs"], rows,
@@ -298,8 +311,11 @@ def conditions_note(by_type: Summary) -> str:
 
 def render_results(experiments, headline: Summary, by_type: Summary, filters: Filters,
                    sets: Sequence[str], plots: Sequence[Path] = (), out_dir: Path = Path("."),
-                   command: str | None = None, paired=None) -> str:
-    """The text of RESULTS.md; ``headline`` and ``by_type`` are pooled over ``sets``."""
+                   command: str | None = None, paired=None, recipe_dir: Path | None = None) -> str:
+    """The text of RESULTS.md; ``headline`` and ``by_type`` are pooled over ``sets``;
+    ``recipe_dir`` (default: the current directory) is what experiment and data dirs are
+    written relative to."""
+    recipe_dir = Path.cwd() if recipe_dir is None else Path(recipe_dir)
     baselines = experiments.baselines
     featured = _featured(experiments, baselines)
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -390,7 +406,7 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
         lines += ["## Figures", ""]
         for plot in se_plots + example:
             lines += [f"![{plot.stem}]({_relpath(plot, out_dir)})", ""]
-    lines += ["## Models and data", "", models_table(experiments), ""]
+    lines += ["## Models and data", "", models_table(experiments, recipe_dir), ""]
     lines += ["## How this was produced", ""]
     if command:
         lines += ["```sh", command, "```", ""]
