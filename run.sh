@@ -27,7 +27,8 @@ num_utts=90                # synthetic corpus: total utterances over its 15 spea
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
 models="si_clean si_multi joint si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
-                           # (si_fbank*: log-mel reference rows; also: se cascade; se before cascade)
+                           # (si_fbank*: log-mel reference rows; also: se cascade; cascade waits for se)
+train_jobs=2               # stage 4: models trained at once (CPU: one per core, each 1 thread; one GPU: 1)
 baselines="si_clean si_multi"      # stage 6: models the others are compared with (first = main)
 overwrite=false            # true: redo stages whose outputs exist
 results_plots=docs         # stage 6: where the result plots go (RESULTS.md links them)
@@ -66,6 +67,33 @@ need() {  # need K PATH...: stop with one line when a PATH (made by stage K) is 
       exit 1
     fi
   done
+}
+
+train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M (own logs)
+  local m=$1 start=$SECONDS
+  local overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
+  [ "$m" = cascade ] && overrides+=("model.cascade.se_exp=$exp/train_se")
+  log "stage 4: train $m ($conf_dir/train_$m.yaml) -> $exp/train_$m (log: $exp/log/stage4_train_$m.log)"
+  if ! sitool --log-file "$exp/log/stage4_train_$m.log" train --config "$conf_dir/train_$m.yaml" \
+      --out "$exp/train_$m" --no-progress "${overwrite_flag[@]}" "${overrides[@]}" \
+      > "$exp/log/stage4_train_$m.console" 2>&1; then
+    echo "run.sh: stage 4: training $m failed; last lines of $exp/log/stage4_train_$m.console:" >&2
+    tail -n 20 "$exp/log/stage4_train_$m.console" | sed 's/^/    /' >&2
+    return 1
+  fi
+  log "stage 4: $m trained in $((SECONDS - start)) s"
+}
+
+run_parallel() {  # run_parallel N FUNC ARG...: FUNC ARG for every ARG, N at a time; fails if one failed
+  local n=$1 func=$2 arg pid failed=0 pids=()
+  shift 2
+  for arg in "$@"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$n" ]; do sleep 1; done
+    "$func" "$arg" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || { echo "run.sh: stage $current: a job failed (see above)" >&2; exit 1; }
 }
 
 overwrite_flag=()
@@ -139,13 +167,13 @@ if run_stage 4; then
   current=4
   need 2 "${cached_sets[@]}"
   for s in "${cached_sets[@]}"; do need 3 "$ssl_cache/$(basename "$s")"; done
+  # A cascade reads a trained se model, so it waits for the first wave.
+  first_wave=() second_wave=()
   for m in $models; do
-    log "stage 4: train $m ($conf_dir/train_$m.yaml) -> $exp/train_$m"
-    overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
-    [ "$m" = cascade ] && overrides+=("model.cascade.se_exp=$exp/train_se")
-    sitool --log-file "$exp/log/stage4_train_$m.log" train --config "$conf_dir/train_$m.yaml" \
-      --out "$exp/train_$m" --no-progress "${overwrite_flag[@]}" "${overrides[@]}"
+    if [ "$m" = cascade ]; then second_wave+=("$m"); else first_wave+=("$m"); fi
   done
+  run_parallel "$train_jobs" train_model "${first_wave[@]}"
+  run_parallel "$train_jobs" train_model "${second_wave[@]}"
   stage_done 4 train
 fi
 

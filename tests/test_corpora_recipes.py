@@ -24,7 +24,9 @@ MAKERS = {"xrmb": fixtures.make_xrmb_corpus, "hprc": fixtures.make_hprc_corpus,
 def test_recipe_layout_hooks_and_configs(name):
     recipe = ROOT / "recipes" / name
     assert os.access(recipe / "run.sh", os.X_OK)
-    assert "../../run.sh --local-dir local --conf-dir conf" in (recipe / "run.sh").read_text()
+    wrapper = (recipe / "run.sh").read_text()
+    assert "defaults=(--local-dir local --conf-dir conf" in wrapper and "--train-jobs 1" in wrapper
+    assert 'exec ../../run.sh "${defaults[@]}" "$@"' in wrapper     # help and run share them
     assert (recipe / "utils").is_symlink() and (recipe / "utils").resolve() == ROOT / "utils"
     for hook in HOOKS:
         path = recipe / "local" / hook

@@ -45,11 +45,14 @@ def copy_template(checkout: Path, name: str) -> Path:
                                 symlinks=True))
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{ROOT / 'bin'}:{os.environ['PATH']}",
+            "PYTHONPATH": f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"}
+
+
 def sh(args: list[str], cwd: Path, timeout: int = 600) -> str:
-    env = {**os.environ, "PATH": f"{ROOT / 'bin'}:{os.environ['PATH']}",
-           "PYTHONPATH": f"{ROOT}:{os.environ.get('PYTHONPATH', '')}"}
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                            env=env)
+                            env=_env())
     assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return result.stdout + result.stderr
 
@@ -69,12 +72,17 @@ def test_new_corpus_through_the_template_recipe(tmp_path):
     for conf in (recipe / "conf").glob("train_*.yaml"):
         conf.unlink()
     (recipe / "conf" / "train_si.yaml").write_text(TINY_SI.format(ssl=ssl))
+    (recipe / "conf" / "train_si_b.yaml").write_text(TINY_SI.format(ssl=ssl) + "seed: 2\n")
     (recipe / "local" / "noise.sh").write_text(SMALL_NOISE)
 
     out = sh(["bash", "run.sh", "--corpus", str(corpus), "--ssl-model", str(ssl),
-              "--models", "si", "--baselines", ""], cwd=recipe)
+              "--models", "si si_b", "--train-jobs", "2", "--baselines", ""], cwd=recipe)
     for stage, name in enumerate(["corpus", "prepare", "noise", "ssl", "train", "decode", "score"]):
         assert f"stage {stage} ({name}) finished" in out
+    for m in ("si", "si_b"):      # trained side by side, each with its own logs
+        assert f"stage 4: {m} trained in" in out
+        assert (recipe / "exp" / f"train_{m}" / "checkpoints" / "best.pt").is_file()
+        assert "epoch 2" in (recipe / "exp" / "log" / f"stage4_train_{m}.log").read_text()
 
     train = DataDir(recipe / "data" / "train")
     assert train.targets.names == OWN_COLUMNS + ["F0", "periodicity", "aperiodicity"]
@@ -98,3 +106,18 @@ def test_new_corpus_through_the_template_recipe(tmp_path):
     decoded = np.load(recipe / "exp" / "train_si" / "decode" / "test" / "tv" /
                       f"{DataDir(recipe / 'data' / 'test').utts[0]}.npy")
     assert decoded.shape[1] == 7 and np.all(np.isfinite(decoded))
+
+
+    # One model failing fails stage 4 with the tail of its log; the one beside it still trains.
+    (recipe / "conf" / "train_si_c.yaml").write_text(TINY_SI.format(ssl=ssl) + "seed: 3\n")
+    (recipe / "conf" / "train_broken.yaml").write_text(
+        TINY_SI.format(ssl=ssl).replace("epochs: 2", "epochz: 2"))
+    result = subprocess.run(["bash", "run.sh", "--ssl-model", str(ssl), "--stage", "4",
+                             "--stop-stage", "4", "--models", "broken si_c", "--train-jobs", "2"],
+                            cwd=recipe, capture_output=True, text=True, timeout=600, env=_env())
+    assert result.returncode != 0
+    assert ("stage 4: training broken failed; last lines of exp/log/stage4_train_broken.console"
+            in result.stderr)
+    assert "epochz" in result.stderr                       # the tail names the bad key
+    assert "stage 4: si_c trained in" in result.stdout
+    assert (recipe / "exp" / "train_si_c" / "checkpoints" / "best.pt").is_file()

@@ -5,10 +5,12 @@
 #   ./run.sh --corpus /path/to/hprc --stage 3        from the SSL cache on
 # data/, exp/ and dump/ are written in this directory.
 cd "$(dirname "$0")" || exit 1
+# This recipe's defaults for ../../run.sh (one model trained at a time: one GPU).
+defaults=(--local-dir local --conf-dir conf --ssl-model microsoft/wavlm-large --corpus corpus
+          --train-jobs 1)
 case " $* " in *" --help "* | *" -h "*)
   exec utils/recipe_help.sh "HPRC" \
     "root of your HPRC copy: <spk>/data/<spk>_B01_S01_R01_N.mat and <spk>_palate.mat files (stage 0 only checks that it is there)" \
-    --local-dir local --conf-dir conf --ssl-model microsoft/wavlm-large --corpus corpus ;;
+    "${defaults[@]}" ;;
 esac
-exec ../../run.sh --local-dir local --conf-dir conf \
-  --ssl-model microsoft/wavlm-large --corpus corpus "$@"
+exec ../../run.sh "${defaults[@]}" "$@"
