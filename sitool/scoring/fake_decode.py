@@ -146,7 +146,7 @@ def make_noisy_data_dir(
     ``noises`` holds ``(noise_type, category, wav path)``. The gain gives the SNR by the
     sitool definition (P.56 active speech level vs noise power); scale keeps the peak < 1.
     """
-    from sitool.noise.mixing import MixRow, format_mix_tsv, noise_segment
+    from sitool.mixture import MixRow, format_mix_tsv, noise_segment
     from sitool.noise.snr import active_speech_level, mixture_gain, noise_power
 
     clean = DataDir(clean_dir)

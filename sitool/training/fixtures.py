@@ -38,7 +38,7 @@ def make_noisy_copy(clean_dir: str | os.PathLike, out: str | os.PathLike,
                     snrs: tuple[float, ...] = (0.0, 10.0), seed: int = 0) -> Path:
     """A noisy set (``mix.tsv``, no wav.scp) of ``clean_dir``: each utterance once, with white
     noise at SNRs cycling through ``snrs`` (dB, whole-utterance RMS). Targets are shared."""
-    from sitool.noise.mixing import MixRow, format_mix_tsv
+    from sitool.mixture import MixRow, format_mix_tsv
 
     clean = DataDir(clean_dir)
     out = Path(out)
