@@ -22,11 +22,13 @@ from click.testing import CliRunner
 
 from sitool.cli import main
 from sitool.corpora.synth.anatomy import adapt_articulation, scaled_anatomy
-from sitool.corpora.synth.corpus import (UttSpec, check_settings, is_finished, make_corpus,
-                                         synthesize_utterances, utterance_spec)
+from sitool.corpora.synth.corpus import (check_settings, make_corpus, synthesize_utterances,
+                                         utterance_spec)
+from sitool.corpora.synth.layout import is_finished, read_phones_tsv
 from sitool.corpora.synth.phones import (PHONES, ROUNDED_VOWELS, SILENCE, SPREAD_VOWELS, Segment,
                                          random_utterance)
-from sitool.corpora.synth.prepare import prepare_synth, read_phones_tsv
+from sitool.corpora.synth.pool import UttSpec
+from sitool.corpora.synth.prepare import prepare_synth
 from sitool.corpora.synth.prosody import voicing
 from sitool.corpora.synth.speakers import (SPEAKERS, format_speakers_tsv, parse_speakers_tsv,
                                            plan_utterances)

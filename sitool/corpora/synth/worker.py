@@ -3,7 +3,7 @@
 One job is a list of utterances of one speaker. The worker first makes every utterance's
 motor trajectories with the reference anatomy, then sets the speaker's anatomy once and
 renders them one by one, writing each utterance's files atomically (``wav/``, ``tv/``, and
-``phones/`` last, which marks the utterance finished).
+``phones/`` last, which marks the utterance finished; see ``layout.py``).
 
 Progress goes to ``JOB.json.status``, one line per event: ``start<TAB>utt`` before each step
 of an utterance, then ``done<TAB>utt`` or ``fail<TAB>utt<TAB>message``. If the process dies
@@ -23,23 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sitool.corpora.synth.phones import Segment, segment_times
+from sitool.audio import write_audio
+from sitool.corpora.synth.layout import format_phones_tsv, utterance_paths
+from sitool.corpora.synth.phones import Segment
 from sitool.corpora.synth.speakers import Speaker
+from sitool.io import atomic_save_npy, atomic_write_text
 
 STATUS_SUFFIX = ".status"
-
-
-def utterance_paths(out: Path, utt: str) -> dict[str, Path]:
-    """Where one utterance's files live in the raw corpus."""
-    return {"wav": out / "wav" / f"{utt}.wav", "tv": out / "tv" / f"{utt}.npy",
-            "phones": out / "phones" / f"{utt}.tsv"}
-
-
-def format_phones_tsv(segments: list[Segment]) -> str:
-    lines = ["start\tend\tphone\n"]
-    for start, end, phone in segment_times(segments):
-        lines.append(f"{start:.4f}\t{end:.4f}\t{phone}\n")
-    return "".join(lines)
 
 
 def _one_line(error: BaseException) -> str:
@@ -55,9 +45,9 @@ def _inject(fault: str | None) -> None:
 
 def run_job(job_path: str | os.PathLike) -> None:
     """Synthesise every utterance of the job file (see the module docstring)."""
-    from sitool.audio import write_audio
+    # Imported here, not at the top: they load VocalTractLab, which must stay out of the
+    # corpus driver's process (pool.py imports STATUS_SUFFIX from this module).
     from sitool.corpora.synth import synthesis, vtl
-    from sitool.io import atomic_save_npy, atomic_write_text
 
     job = json.loads(Path(job_path).read_text())
     out = Path(job["out"])
