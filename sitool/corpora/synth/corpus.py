@@ -109,14 +109,13 @@ def make_corpus(
     speakers: list[Speaker] | None = None,
     seconds: tuple[float, float] = DEFAULT_SECONDS,
     max_attempts: int = 3,
-    faults: dict[str, tuple[str, int]] | None = None,
     progress: bool = True,
 ) -> SynthesisReport:
     """Make (or resume) the synthetic corpus in ``out``; see the module docstring.
 
     ``num_utts`` utterances in total, spread evenly over the speakers (default: the 15 of
-    ``speakers.SPEAKERS``; ``speakers.make_speakers`` makes other sets), each ``seconds`` long (min, max). Returns the run's report; the
-    last log line gives its counts. ``faults`` is for tests (see ``run_synthesis``).
+    ``speakers.SPEAKERS``; ``speakers.make_speakers`` makes other sets), each ``seconds``
+    long (min, max). Returns the run's report; the last log line gives its counts.
     """
     out = Path(out).resolve()
     speakers = list(speakers or SPEAKERS)
@@ -142,7 +141,7 @@ def make_corpus(
              "with %d worker(s)", out, len(plan), reused, len(todo), nj)
     first = {utt: previous_attempts(out, utt) for utt in todo}
     report = run_synthesis(todo, out, make_spec, nj=nj, max_attempts=max_attempts,
-                           first_attempt=first, faults=faults, progress=progress,
+                           first_attempt=first, progress=progress,
                            total=len(plan), initial=reused)
     report.planned, report.reused = len(plan), reused
     record_failures(out, todo, report.failed)
@@ -154,8 +153,7 @@ def make_corpus(
 
 
 def synthesize_utterances(specs: list[UttSpec], out: str | os.PathLike, nj: int = 1,
-                          progress: bool = False,
-                          faults: dict[str, tuple[str, int]] | None = None) -> SynthesisReport:
+                          progress: bool = False) -> SynthesisReport:
     """Synthesise given utterances (fixed phone segments) into ``out`` (wav/, tv/, phones/).
 
     One attempt each (a retry would repeat the same utterance); for designed test sentences
@@ -166,6 +164,6 @@ def synthesize_utterances(specs: list[UttSpec], out: str | os.PathLike, nj: int 
     if len(by_utt) != len(specs):
         raise SitoolError("synthesize_utterances: duplicate utterance ids")
     report = run_synthesis(list(by_utt), out, lambda utt, attempt: by_utt[utt], nj=nj,
-                           max_attempts=1, faults=faults, progress=progress)
+                           max_attempts=1, progress=progress)
     report.planned = len(specs)
     return report

@@ -74,7 +74,6 @@ def run_synthesis(
     nj: int = 1,
     max_attempts: int = 3,
     first_attempt: dict[str, int] | None = None,
-    faults: dict[str, tuple[str, int]] | None = None,
     progress: bool = True,
     total: int | None = None,
     initial: int = 0,
@@ -83,12 +82,11 @@ def run_synthesis(
 
     ``make_spec(utt, attempt)`` gives the utterance of that attempt; a failed or crashed
     attempt is retried with the next attempt number until ``max_attempts`` attempts were
-    made (counting from ``first_attempt[utt]``, default 0). ``faults`` maps an utterance to
-    (``"crash"`` or ``"error"``, number of attempts to fail) for testing the crash handling.
-    Jobs group utterances of one speaker (the anatomy is set once per worker process). The
-    progress bar counts ``total`` utterances (default: the tasks), ``initial`` of them done.
+    made (counting from ``first_attempt[utt]``, default 0). Jobs group utterances of one
+    speaker (the anatomy is set once per worker process). The progress bar counts ``total``
+    utterances (default: the tasks), ``initial`` of them done.
     """
-    pool = _WorkerPool(out, make_spec, nj, max_attempts, faults or {})
+    pool = _WorkerPool(out, make_spec, nj, max_attempts)
     first_attempt = first_attempt or {}
     for utt in tasks:
         pool.add(utt, first_attempt.get(utt, 0))
@@ -124,11 +122,10 @@ class _WorkerPool:
     and their job files in ``out/.jobs``, every utterance's attempt, and the report."""
 
     def __init__(self, out: Path, make_spec: Callable[[str, int], UttSpec], nj: int,
-                 max_attempts: int, faults: dict[str, tuple[str, int]]) -> None:
+                 max_attempts: int) -> None:
         if nj < 1:
             raise SitoolError(f"--nj must be >= 1, got {nj}")
         self.out, self.make_spec, self.nj, self.max_attempts = out, make_spec, nj, max_attempts
-        self.faults = faults
         self.jobs_dir, self.log_dir = out / ".jobs", out / "log"
         shutil.rmtree(self.jobs_dir, ignore_errors=True)   # leftovers of a killed run
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
@@ -184,11 +181,9 @@ class _WorkerPool:
         if not self.queue[speaker_id]:
             del self.queue[speaker_id]
         specs = [self.make_spec(u, self.attempt[u]) for u in utts]
-        job_faults = {u: self.faults[u][0] for u in utts if u in self.faults
-                      and self.attempt[u] - self.first_attempt[u] < self.faults[u][1]}
         self.jobs_started += 1
         path = self.jobs_dir / f"job{self.jobs_started:05d}.json"
-        _write_job(path, self.out, specs, job_faults)
+        _write_job(path, self.out, specs, [self.attempt[u] for u in utts])
         log_path = self.log_dir / f"{self.run_stamp}-job{self.jobs_started:05d}.log"
         self.running.append(_Job(_start_worker(path, log_path), path, log_path, utts))
 
@@ -266,13 +261,14 @@ class _WorkerPool:
 # --------------------------------------------------------------------------- job files
 
 
-def _write_job(path: Path, out: Path, specs: list[UttSpec], faults: dict[str, str]) -> None:
+def _write_job(path: Path, out: Path, specs: list[UttSpec], attempts: list[int]) -> None:
+    """The job file a worker reads (see worker.py): one speaker's utterances and attempts."""
     job = {
         "out": str(out),
         "speaker": asdict(specs[0].speaker),
-        "utts": [{"utt": s.utt, "segments": [[seg.phone, seg.duration] for seg in s.segments],
-                  "f0_seed": s.f0_seed} for s in specs],
-        "faults": {s.utt: faults[s.utt] for s in specs if s.utt in faults},
+        "utts": [{"utt": s.utt, "attempt": attempt,
+                  "segments": [[seg.phone, seg.duration] for seg in s.segments],
+                  "f0_seed": s.f0_seed} for s, attempt in zip(specs, attempts)],
     }
     atomic_write_text(path, json.dumps(job))
 
