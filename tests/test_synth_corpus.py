@@ -7,6 +7,7 @@ utterances once: two designed sentences for the physics, and a 5-utterance corpu
 killed and resumed.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -22,15 +23,18 @@ from click.testing import CliRunner
 
 from sitool.cli import main
 from sitool.corpora.synth.anatomy import adapt_articulation, scaled_anatomy
-from sitool.corpora.synth.corpus import (UttSpec, check_settings, is_finished, make_corpus,
-                                         synthesize_utterances, utterance_spec)
+from sitool.corpora.synth.corpus import (check_settings, make_corpus, synthesize_utterances,
+                                         utterance_spec)
+from sitool.corpora.synth.layout import is_finished, read_phones_tsv
 from sitool.corpora.synth.phones import (PHONES, ROUNDED_VOWELS, SILENCE, SPREAD_VOWELS, Segment,
                                          random_utterance)
-from sitool.corpora.synth.prepare import prepare_synth, read_phones_tsv
+from sitool.corpora.synth.pool import UttSpec
+from sitool.corpora.synth.prepare import prepare_synth
 from sitool.corpora.synth.prosody import voicing
 from sitool.corpora.synth.speakers import (SPEAKERS, format_speakers_tsv, parse_speakers_tsv,
                                            plan_utterances)
 from sitool.corpora.synth.targets import NAMES, tube_targets
+from sitool.corpora.synth.worker import FAULTS_ENV
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.validate import validate_data_dir
@@ -363,7 +367,7 @@ def test_prepare_needs_a_corpus(tmp_path):
         prepare_synth(tmp_path, tmp_path / "data")
 
 
-def test_crash_and_failure_are_reported_not_dropped(tmp_path, caplog):
+def test_crash_and_failure_are_reported_not_dropped(tmp_path, caplog, monkeypatch):
     """A worker that segfaults is retried with the next variant; an utterance that fails
     every attempt is reported (log, report, failed/) and a rerun retries it."""
     out = tmp_path / "corpus"
@@ -371,8 +375,11 @@ def test_crash_and_failure_are_reported_not_dropped(tmp_path, caplog):
     args = dict(num_utts=2, seed=5, speakers=speakers, seconds=(0.4, 0.6), max_attempts=2,
                 progress=False)
     caplog.set_level("WARNING")
-    report = make_corpus(out, nj=2, faults={"spk01_0000": ("crash", 1),
-                                            "spk10_0000": ("error", 2)}, **args)
+    # The worker's test hook: crash attempt 0 of spk01_0000, fail attempts 0 and 1 of spk10_0000.
+    monkeypatch.setenv(FAULTS_ENV, json.dumps({"spk01_0000": ["crash", 1],
+                                              "spk10_0000": ["error", 2]}))
+    report = make_corpus(out, nj=2, **args)
+    monkeypatch.delenv(FAULTS_ENV)
     assert report.synthesised == 1 and report.retried == 1
     assert list(report.failed) == ["spk10_0000"]
     assert all("injected failure" in e for e in report.failed["spk10_0000"])

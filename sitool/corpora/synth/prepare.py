@@ -15,45 +15,14 @@ import os
 from pathlib import Path
 
 from sitool.audio import audio_duration
-from sitool.corpora.synth.corpus import is_finished
+from sitool.corpora.synth.layout import (UTTS_TSV, failed_dir, is_finished, read_phones_tsv,
+                                         read_utts_tsv, utterance_paths)
 from sitool.corpora.synth.phones import SILENCE
 from sitool.corpora.synth.speakers import SPLITS, parse_speakers_tsv
-from sitool.corpora.synth.worker import utterance_paths
-from sitool.datadir import DataDir, PhoneSegment, TargetInfo, write_data_dir
+from sitool.datadir import DataDir, TargetInfo, write_data_dir
 from sitool.errors import SitoolError
 
 log = logging.getLogger(__name__)
-
-
-def read_phones_tsv(path: Path) -> list[PhoneSegment]:
-    """Read a corpus ``phones/<utt>.tsv`` (header ``start end phone``, seconds)."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0].split("\t") != ["start", "end", "phone"]:
-        raise SitoolError(f"{path}: expected a header 'start<TAB>end<TAB>phone'")
-    segments = []
-    for lineno, line in enumerate(lines[1:], 2):
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise SitoolError(f"{path}:{lineno}: expected 'start<TAB>end<TAB>phone'")
-        try:
-            segments.append(PhoneSegment(float(parts[0]), float(parts[1]), parts[2]))
-        except ValueError:
-            raise SitoolError(f"{path}:{lineno}: start/end must be numbers") from None
-    return segments
-
-
-def read_plan(corpus: Path) -> list[tuple[str, str, str]]:
-    """(utt, speaker, split) rows of ``utts.tsv``."""
-    path = corpus / "utts.tsv"
-    if not path.is_file():
-        raise SitoolError(f"{path}: missing; the corpus is made by sitool synth-corpus")
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines()[1:], 2):
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise SitoolError(f"{path}:{lineno}: expected 'utt<TAB>speaker<TAB>split'")
-        rows.append((parts[0], parts[1], parts[2]))
-    return rows
 
 
 def _same_data_dir(path: Path, utt2spk: dict[str, str], wav_scp: dict[str, str]) -> bool:
@@ -77,14 +46,15 @@ def prepare_synth(corpus: str | os.PathLike, out: str | os.PathLike,
         raise SitoolError(f"{speakers_path}: missing; remake the corpus with sitool synth-corpus")
     speakers = {s.id: s for s in parse_speakers_tsv(speakers_path.read_text(), str(speakers_path))}
     info = TargetInfo.read(corpus / "targets.yaml")
-    plan = read_plan(corpus)
+    plan = read_utts_tsv(corpus)
     finished = [row for row in plan if is_finished(corpus, row[0])]
     skipped = len(plan) - len(finished)
     if skipped:
-        failed = len(list((corpus / "failed").glob("*.txt"))) if (corpus / "failed").is_dir() else 0
+        records = failed_dir(corpus)
+        failed = len(list(records.glob("*.txt"))) if records.is_dir() else 0
         log.warning("prepare synth: skipping %d of %d planned utterances that are not finished "
                     "(%d failed every attempt, see %s; rerun sitool synth-corpus to finish them)",
-                    skipped, len(plan), failed, corpus / "failed")
+                    skipped, len(plan), failed, records)
     written = {}
     for split in SPLITS:
         rows = [row for row in finished if row[2] == split]
@@ -94,7 +64,7 @@ def prepare_synth(corpus: str | os.PathLike, out: str | os.PathLike,
         utt2spk, utt2dur, wav_scp, tv_scp, text, phones = {}, {}, {}, {}, {}, {}
         for utt, speaker, _ in rows:
             if speaker not in speakers:
-                raise SitoolError(f"{corpus / 'utts.tsv'}: speaker {speaker!r} of {utt} is "
+                raise SitoolError(f"{corpus / UTTS_TSV}: speaker {speaker!r} of {utt} is "
                                   "not in speakers.tsv")
             paths = utterance_paths(corpus, utt)
             utt2spk[utt] = speaker

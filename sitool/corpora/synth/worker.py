@@ -1,15 +1,21 @@
 """A synthesis worker process: ``python -m sitool.corpora.synth.worker JOB.json``.
 
-One job is a list of utterances of one speaker. The worker first makes every utterance's
-motor trajectories with the reference anatomy, then sets the speaker's anatomy once and
-renders them one by one, writing each utterance's files atomically (``wav/``, ``tv/``, and
-``phones/`` last, which marks the utterance finished).
+One job is a list of utterances of one speaker, each with its attempt number (the variant).
+The worker first makes every utterance's motor trajectories with the reference anatomy, then
+sets the speaker's anatomy once and renders them one by one, writing each utterance's files
+atomically (``wav/``, ``tv/``, and ``phones/`` last, which marks the utterance finished; see
+``layout.py``).
 
 Progress goes to ``JOB.json.status``, one line per event: ``start<TAB>utt`` before each step
 of an utterance, then ``done<TAB>utt`` or ``fail<TAB>utt<TAB>message``. If the process dies
 (VocalTractLab can crash), the driver blames the last started utterance without an outcome.
 The worker leaves with ``os._exit`` (VocalTractLab segfaults at normal exit after an anatomy
-change). A job may carry ``faults`` (``utt -> "crash" | "error"``) to test that handling.
+change).
+
+Test hook: the environment variable ``SITOOL_SYNTH_FAULTS`` (JSON, ``{utt: [kind, n]}``)
+makes the worker fail attempts ``0 .. n-1`` of ``utt`` just before rendering, by a segfault
+(kind ``"crash"``) or by raising (``"error"``), to test the driver's crash handling. Workers
+inherit it from the driver's environment; unset, nothing is injected.
 """
 
 from __future__ import annotations
@@ -23,46 +29,44 @@ from pathlib import Path
 
 import numpy as np
 
-from sitool.corpora.synth.phones import Segment, segment_times
+from sitool.audio import write_audio
+from sitool.corpora.synth.layout import format_phones_tsv, utterance_paths
+from sitool.corpora.synth.phones import Segment
 from sitool.corpora.synth.speakers import Speaker
+from sitool.io import atomic_save_npy, atomic_write_text
 
 STATUS_SUFFIX = ".status"
-
-
-def utterance_paths(out: Path, utt: str) -> dict[str, Path]:
-    """Where one utterance's files live in the raw corpus."""
-    return {"wav": out / "wav" / f"{utt}.wav", "tv": out / "tv" / f"{utt}.npy",
-            "phones": out / "phones" / f"{utt}.tsv"}
-
-
-def format_phones_tsv(segments: list[Segment]) -> str:
-    lines = ["start\tend\tphone\n"]
-    for start, end, phone in segment_times(segments):
-        lines.append(f"{start:.4f}\t{end:.4f}\t{phone}\n")
-    return "".join(lines)
+FAULTS_ENV = "SITOOL_SYNTH_FAULTS"
 
 
 def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".replace("\n", " ").replace("\t", " ")[:500]
 
 
-def _inject(fault: str | None) -> None:
-    if fault == "crash":
+def _injected_faults() -> dict[str, tuple[str, int]]:
+    """The test hook's faults (see the module docstring): utt -> (kind, attempts to fail)."""
+    return {utt: (kind, int(n)) for utt, (kind, n) in
+            json.loads(os.environ.get(FAULTS_ENV) or "{}").items()}
+
+
+def _inject(fault: tuple[str, int] | None, attempt: int) -> None:
+    kind = fault[0] if fault is not None and attempt < fault[1] else None
+    if kind == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
-    if fault == "error":
+    if kind == "error":
         raise RuntimeError("injected failure")
 
 
 def run_job(job_path: str | os.PathLike) -> None:
     """Synthesise every utterance of the job file (see the module docstring)."""
-    from sitool.audio import write_audio
+    # Imported here, not at the top: they load VocalTractLab, which must stay out of the
+    # corpus driver's process (pool.py imports STATUS_SUFFIX from this module).
     from sitool.corpora.synth import synthesis, vtl
-    from sitool.io import atomic_save_npy, atomic_write_text
 
     job = json.loads(Path(job_path).read_text())
     out = Path(job["out"])
     speaker = Speaker(**job["speaker"])
-    faults = job.get("faults", {})
+    faults = _injected_faults()
     with open(f"{job_path}{STATUS_SUFFIX}", "a", buffering=1, encoding="utf-8") as status:
         def report(*fields: str) -> None:
             status.write("\t".join(fields) + "\n")
@@ -85,7 +89,7 @@ def run_job(job_path: str | os.PathLike) -> None:
             segments, motor = motors[utt]
             report("start", utt)
             try:
-                _inject(faults.get(utt))
+                _inject(faults.get(utt), item["attempt"])
                 result = synthesis.render(motor, speaker, anatomy,
                                           np.random.default_rng(item["f0_seed"]))
                 paths = utterance_paths(out, utt)
