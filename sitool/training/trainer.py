@@ -38,6 +38,7 @@ from sitool.log import FORMAT, DATEFMT
 from sitool.models.losses import ppmc_per_target
 from sitool.models.model import InversionModel, build_model
 from sitool.precision import allow_tf32, autocast, grad_scaler, resolve_precision
+from sitool.ssl.cache_stamps import model_stamp
 from sitool.training import distributed as D
 from sitool.training.batching import BucketBatchSampler
 from sitool.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -415,8 +416,6 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
         set_rng_state(states[ctx.rank % len(states)])
         log.info("resuming from %s after epoch %d (best dev score %s at epoch %d)", last_path,
                  state["epoch"], state["best_score"], state["best_epoch"])
-
-    from sitool.ssl.cache import model_stamp
 
     ssl_stamp = model_stamp(m.ssl.model) if m.frontend == "ssl" else ""
     resolved = to_dict(cfg)
