@@ -47,7 +47,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def toy_recipe(root: Path) -> dict:
     """Toy clean + noisy sets, a recipe-size random WavLM and its cache."""
-    from sitool.ssl.cache import cache_ssl
+    from sitool.ssl.cache_writer import cache_ssl
     from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
     from sitool.training.fixtures import make_noisy_copy
 

@@ -99,6 +99,16 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
+def _optional_section(hint: Any) -> type | None:
+    """The dataclass ``X`` of a hint ``X | None``, else None."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        sections = [a for a in args if dataclasses.is_dataclass(a)]
+        if len(sections) == 1 and len(args) == 2:
+            return sections[0]
+    return None
+
+
 def from_dict(cls: type[C], data: dict, source: str = "config", prefix: str = "") -> C:
     """Build dataclass ``cls`` from a nested mapping, rejecting unknown keys."""
     if not isinstance(data, dict):
@@ -114,8 +124,11 @@ def from_dict(cls: type[C], data: dict, source: str = "config", prefix: str = ""
     for name, value in data.items():
         hint = hints[name]
         where = f"{source}: {prefix}{name}"
+        optional = _optional_section(hint)
         if dataclasses.is_dataclass(hint):
             kwargs[name] = from_dict(hint, value or {}, source, prefix + name + ".")
+        elif optional is not None:      # an empty value leaves the optional section unset
+            kwargs[name] = from_dict(optional, value, source, prefix + name + ".") if value else None
         else:
             kwargs[name] = _coerce(value, hint, where)
     try:

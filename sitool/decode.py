@@ -35,8 +35,9 @@ from sitool.inference import (DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, In
                               load_inverter)
 from sitool.io import atomic_save_npy, read_yaml, write_table, write_yaml
 from sitool.parallel import check_job, shard
+from sitool.ssl.cache_reader import SSLCache
 from sitool.training.batching import make_batches
-from sitool.training.data import DataNeeds, UtteranceDataset, collate
+from sitool.training.data import DataNeeds, UtteranceDataset, check_cache, collate
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,8 @@ def _cache_usable(inverter: Inverter, data: DataDir) -> Path | None:
     path = Path(cfg.ssl.cache) / data.name
     if not (path / "meta.yaml").is_file():
         return None
-    from sitool.training.data import check_cache, open_cache
-
     try:
-        cache = open_cache(path)
+        cache = SSLCache(path)
         check_cache(cache, cfg.ssl.model, inverter.model.frontend.layers,
                     inverter.model.geometry.dim)
     except SitoolError as e:

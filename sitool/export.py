@@ -40,6 +40,7 @@ import torch
 from sitool import __version__
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, atomic_write_text
+from sitool.ssl.cache_stamps import local_model_dir, model_stamp
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +174,7 @@ def _ssl_entry(name: str, exp_dir: Path, frozen: bool, bundle: bool, stamp: str 
 
 
 def _hub_model_dir(name: str) -> Path:
-    from sitool.ssl.cache import _model_dir
-
-    folder = _model_dir(name)
+    folder = local_model_dir(name)
     if folder is None:
         raise SitoolError(f"SSL model {name!r}: not found in the local HF cache")
     return folder
@@ -306,8 +305,6 @@ def load_exported(model_dir: str | os.PathLike, device: str | torch.device = "cp
     model.load_checkpoint_state(load_file(str(weights)), str(weights))
     stamp = meta["ssl"].get("stamp")
     if stamp and not fine_tuned and not meta["ssl"].get("bundled"):
-        from sitool.ssl.cache import model_stamp
-
         now = model_stamp(cfg.model.ssl.model)
         if now and now != stamp:
             log.warning("%s: the SSL model %s differs from the one it was trained with (stamp "

@@ -75,7 +75,7 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-import sitool.ssl.cache as cache_mod
+import sitool.ssl.cache_writer as cache_writer
 from sitool.audio import write_audio
 from sitool.cli import main
 from sitool.config import from_dict
@@ -86,7 +86,7 @@ from sitool.io import write_table
 from sitool.noise.noisy_sets import mix_data_dir
 from sitool.noise.readers import read_audio_dir
 from sitool.noise.sources import prepare_noise_dirs
-from sitool.ssl.cache import cache_ssl
+from sitool.ssl.cache_writer import cache_ssl
 from sitool.testing import make_toy_data_dir
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
@@ -331,7 +331,7 @@ def test_cache_ssl_full_disk_is_one_line_and_removes_the_partial_shard(world, tm
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache_mod.os, "fsync", full)
+    monkeypatch.setattr(cache_writer.os, "fsync", full)
     out = tmp_path / "dump" / "dev"
     with pytest.raises(SitoolError, match=r"No space left on device.*free"):
         cache_ssl(str(world["ssl"]), world["dev"], out, progress=False, shard_seconds=100)

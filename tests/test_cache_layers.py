@@ -8,11 +8,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-import sitool.ssl.cache as cache_mod
+import sitool.ssl.cache_writer as cache_writer
 from sitool.cli import main
 from sitool.errors import SitoolError
 from sitool.io import read_yaml
-from sitool.ssl.cache import SSLCache, cache_ssl
+from sitool.ssl.cache_reader import SSLCache
+from sitool.ssl.cache_writer import cache_ssl
 from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
 from sitool.training.config import cached_layers
 
@@ -59,9 +60,9 @@ def test_disk_too_small_is_refused_before_extraction(tmp_path, monkeypatch):
     ssl = make_tiny_ssl_model(tmp_path / "ssl")
     data = make_toy_data_dir(tmp_path / "data" / "toy", num_utts=2)
     usage = namedtuple("usage", "total used free")
-    monkeypatch.setattr(cache_mod.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 1000))
+    monkeypatch.setattr(cache_writer.shutil, "disk_usage", lambda path: usage(10**9, 10**9, 1000))
     with pytest.raises(SitoolError, match=r"toy: the cache needs ~[\d.]+ kB but only 1.0 kB "
                                           r"are free there; free space, cache fewer layers"):
         cache_ssl(str(ssl), data, tmp_path / "dump" / "toy", progress=False)
     assert not list((tmp_path / "dump" / "toy" / "shards").glob("*.bin"))
-    monkeypatch.setattr(cache_mod.shutil, "disk_usage", shutil.disk_usage)
+    monkeypatch.setattr(cache_writer.shutil, "disk_usage", shutil.disk_usage)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def exps(tmp_path_factory):
     """A joint model (on the fly, SE head), a cached si model and an se model, briefly trained."""
-    from sitool.ssl.cache import cache_ssl
+    from sitool.ssl.cache_writer import cache_ssl
 
     root = tmp_path_factory.mktemp("decode")
     paths = make_toy_setup(root)

@@ -8,11 +8,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import sitool.ssl.cache as cache_mod
+import sitool.ssl.cache_writer as cache_writer
 from sitool.cli import main
 from sitool.errors import SitoolError
 from sitool.io import read_yaml
-from sitool.ssl.cache import SSLCache, cache_ssl, model_tag, parse_layers, plan_shards
+from sitool.ssl.cache_layout import model_tag
+from sitool.ssl.cache_reader import SSLCache
+from sitool.ssl.cache_writer import cache_ssl, parse_layers, plan_shards
 from sitool.ssl.encoder import load_ssl_encoder
 from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
 
@@ -111,7 +113,7 @@ def test_missing_model_is_one_clear_line(data3, tmp_path):
 def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):
     reference = SSLCache(_cache(models["wavlm"], data3, tmp_path / "ref"))
     out = tmp_path / "resumed" / "set3"
-    real_extract = cache_mod._to_storage
+    real_extract = cache_writer._to_storage
     calls = {"n": 0}
 
     def failing(state, dtype, utt):  # dies while writing the second shard
@@ -120,7 +122,7 @@ def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):
             raise RuntimeError("killed")
         return real_extract(state, dtype, utt)
 
-    monkeypatch.setattr(cache_mod, "_to_storage", failing)
+    monkeypatch.setattr(cache_writer, "_to_storage", failing)
     with pytest.raises(RuntimeError, match="killed"):
         _cache(models["wavlm"], data3, out)
     shards = out / "shards"
@@ -133,7 +135,7 @@ def test_resume_after_failure_midway(models, data3, tmp_path, monkeypatch):
         SSLCache(out)
     first_shard = (shards / "shard-00001.bin").stat().st_mtime_ns
 
-    monkeypatch.setattr(cache_mod, "_to_storage", real_extract)
+    monkeypatch.setattr(cache_writer, "_to_storage", real_extract)
     _cache(models["wavlm"], data3, out)
     resumed = SSLCache(out)
     assert (shards / "shard-00001.bin").stat().st_mtime_ns == first_shard  # kept, not redone
@@ -160,14 +162,14 @@ def test_nj2_shards_equal_unsharded(models, data3, tmp_path, monkeypatch):
     # A run without --job on a finished set of shards only merges: no model forward at all.
     (out / "meta.yaml").unlink()
     (out / "index.tsv").unlink()
-    monkeypatch.setattr(cache_mod, "_write_shard", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(cache_writer, "_write_shard", lambda *a, **k: pytest.fail("recomputed"))
     _cache(models["hubert"], data3, out, nj=2)
     assert SSLCache(out).utts == whole.utts
 
 
 def test_reuse_mismatch_and_overwrite(models, data3, tmp_path, caplog, monkeypatch):
     out = _cache(models["wavlm"], data3, tmp_path / "c")
-    monkeypatch.setattr(cache_mod, "_write_shard", lambda *a, **k: pytest.fail("recomputed"))
+    monkeypatch.setattr(cache_writer, "_write_shard", lambda *a, **k: pytest.fail("recomputed"))
     _cache(models["wavlm"], data3, out)  # complete: reused
     with pytest.raises(SitoolError, match=r"other settings .*differs in: layers.*--overwrite"):
         _cache(models["wavlm"], data3, out, layers=[1])

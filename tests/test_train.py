@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """Tiny SSL, clean toy train/dev, a noisy copy of each, and SSL caches of all four."""
-    from sitool.ssl.cache import cache_ssl
+    from sitool.ssl.cache_writer import cache_ssl
 
     root = tmp_path_factory.mktemp("train")
     paths = make_toy_setup(root)

@@ -71,7 +71,8 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
     Resumable: finished shards are kept. With --nj N --job J (e.g. a Slurm array) each job
     writes its own shards; the last one to finish writes the index.
     """
-    from sitool.ssl.cache import cache_ssl, model_tag, parse_layers
+    from sitool.ssl.cache_layout import model_tag
+    from sitool.ssl.cache_writer import cache_ssl, parse_layers
 
     _set_threads(num_threads)
     chosen = parse_layers(layers)
@@ -143,7 +144,7 @@ def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_bas
     """Linear (ridge) probe from frozen SSL features to the targets: fit on --train, print the
     mean PPMC on --dev (per target and mean), optionally vs a random-weight model, and vs
     stacked log-mel filterbanks (on by default)."""
-    from sitool.ssl.cache import parse_layers
+    from sitool.ssl.cache_writer import parse_layers
     from sitool.ssl.probe import format_probe, probe_ssl
 
     _set_threads(num_threads)

@@ -80,7 +80,7 @@ class CascadeConfig:
 
     se_exp: str | None = None            # exp dir of a trained `se` model (e.g. exp/train_se)
     se_checkpoint: Literal["best", "last"] = "best"
-    se_model: dict | None = None         # filled in by training: the SE model's own model config
+    se_model: ModelConfig | None = None  # filled in by training: the SE model's own model config
 
 
 @dataclass

@@ -238,8 +238,6 @@ def build_model(cfg: ModelConfig, n_targets: int, target_rate: float, *,
     attach them later with ``model.frontend.attach_encoder(load_encoder(cfg.ssl))``. A cascade
     rebuilds its SE stage from ``cfg.cascade.se_model``; its weights come with the checkpoint.
     """
-    from sitool.config import from_dict
-
     if cfg.frontend == "fbank":
         if cfg.type != "si":
             raise SitoolError(f"model.frontend fbank is for type si (got {cfg.type!r})")
@@ -251,7 +249,7 @@ def build_model(cfg: ModelConfig, n_targets: int, target_rate: float, *,
         if not cfg.cascade.se_model:
             raise SitoolError("model.cascade.se_model is empty: a cascade is trained from a "
                               "trained se experiment (set model.cascade.se_exp)")
-        se_cfg = from_dict(ModelConfig, cfg.cascade.se_model, "model.cascade.se_model")
+        se_cfg = cfg.cascade.se_model
         if se_cfg.type != "se" or se_cfg.se.target != "mask":
             raise SitoolError("model.cascade: the SE stage must be an 'se' model with "
                               "se.target: mask (it has to produce enhanced audio)")

@@ -23,6 +23,8 @@ from sitool.errors import SitoolError
 from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
 from sitool.models.framerate import frames_for_duration, frames_for_samples
+from sitool.ssl.cache_reader import SSLCache
+from sitool.ssl.cache_stamps import model_stamp
 from sitool.training.normalisation import TargetNormaliser
 
 log = logging.getLogger(__name__)
@@ -50,16 +52,8 @@ class DataNeeds:
         )
 
 
-def open_cache(path: str | Path):
-    from sitool.ssl.cache import SSLCache
-
-    return SSLCache(path)
-
-
-def check_cache(cache, model: str, layers: Sequence[int], dim: int) -> None:
+def check_cache(cache: SSLCache, model: str, layers: Sequence[int], dim: int) -> None:
     """Fail if ``cache`` was not made by ``model`` or lacks ``layers``."""
-    from sitool.ssl.cache import model_stamp
-
     stamp = model_stamp(model)
     if stamp and cache.meta.get("model_stamp") and cache.meta["model_stamp"] != stamp:
         raise SitoolError(f"{cache.path}: SSL cache made by {cache.meta.get('ssl_model')} "
@@ -75,7 +69,7 @@ class CleanFeatureLookup:
     """The frozen SSL's hidden state (one layer) of clean utterances, from cached clean sets."""
 
     def __init__(self, cache_dirs: Sequence[str], layer: int):
-        self.caches = [open_cache(d) for d in cache_dirs]
+        self.caches = [SSLCache(d) for d in cache_dirs]
         self.layer = layer
         for cache in self.caches:
             made_from = Path(str(cache.meta.get("data_dir", "")))
@@ -118,7 +112,7 @@ class UtteranceDataset(Dataset):
                 data.require("tv.scp", "targets")
             data.check_utterances()
             if needs.feats:
-                cache = open_cache(Path(cache_root) / data.name)
+                cache = SSLCache(Path(cache_root) / data.name)
                 check_cache(cache, ssl_model, self.layers, ssl_dim)
                 cache.check_data(data)
                 absent = [u for u in data.utts if u not in cache]

@@ -16,6 +16,7 @@ import torch
 from sitool.config import from_dict
 from sitool.errors import SitoolError
 from sitool.models.model import InversionModel, build_model
+from sitool.ssl.cache_stamps import model_stamp
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
 from sitool.training.normalisation import TargetNormaliser
@@ -65,8 +66,6 @@ def model_from_payload(payload: dict, source: str, *, load_ssl: bool = True) -> 
     model.load_checkpoint_state(payload["model"], source)
     stamp = payload.get("ssl_stamp")
     if stamp and load_ssl and cfg.model.ssl.freeze == "all":
-        from sitool.ssl.cache import model_stamp
-
         now = model_stamp(cfg.model.ssl.model)
         if now and now != stamp:
             log.warning("%s: the SSL model at %s changed since training (stamp %s, now %s); "

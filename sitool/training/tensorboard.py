@@ -17,7 +17,7 @@ TB_DIR = "tensorboard"
 
 
 class EpochWriter:
-    """Writes one epoch's history entry (see ``trainer._train``) as scalars."""
+    """Writes one epoch's history entry (see ``trainer.run_epoch``) as scalars."""
 
     def __init__(self, exp_dir: str | os.PathLike, first_epoch: int, names: Sequence[str]):
         try:

@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -30,21 +31,26 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from sitool.config import to_dict
+from sitool.config import from_dict, to_dict
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import read_yaml, write_yaml
 from sitool.log import FORMAT, DATEFMT
+from sitool.models.config import CascadeConfig, ModelConfig
+from sitool.models.frontend import resolve_layers
 from sitool.models.losses import ppmc_per_target
 from sitool.models.model import InversionModel, build_model
 from sitool.precision import allow_tf32, autocast, grad_scaler, resolve_precision
+from sitool.ssl.cache_stamps import model_stamp
 from sitool.training import distributed as D
 from sitool.training.batching import BucketBatchSampler
 from sitool.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from sitool.training.config import TrainConfig, check_config
+from sitool.training.config import TrainConfig
 from sitool.training.curves import plot_curves
 from sitool.training.data import CleanFeatureLookup, DataNeeds, UtteranceDataset, collate
+from sitool.training.experiment import checkpoint_path
 from sitool.training.normalisation import TargetNormaliser, fit_normaliser, select_targets
+from sitool.training.tensorboard import EpochWriter
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +64,8 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_cascade(cfg: TrainConfig) -> None:
-    """Copy the SE stage's model config from its experiment into ``model.cascade.se_model``."""
+    """Set ``model.cascade.se_model`` to the model config of the SE experiment ``se_exp``,
+    read and parsed once, here (``config.yaml`` then records it; the model is built from it)."""
     cascade = cfg.model.cascade
     if cfg.model.type != "cascade" or not cascade.se_exp:
         return
@@ -66,7 +73,8 @@ def resolve_cascade(cfg: TrainConfig) -> None:
     if not se_config.is_file():
         raise SitoolError(f"{se_config}: not found; train the SE model first "
                           f"(sitool train --config conf/train_se.yaml --out {cascade.se_exp})")
-    cascade.se_model = read_yaml(se_config)["model"]
+    cascade.se_model = from_dict(ModelConfig, read_yaml(se_config)["model"], str(se_config),
+                                 "model.")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -131,8 +139,6 @@ def make_dataset(cfg: TrainConfig, sets: Sequence[str], model: InversionModel,
     needs = DataNeeds.for_model(m, use_cache=m.uses_cache, training=True)
     clean = None
     if needs.clean_feats:
-        from sitool.models.frontend import resolve_layers
-
         layer = resolve_layers([m.se.ssl_target_layer], model.geometry.num_layers,
                                "model.se.ssl_target_layer")[0]
         clean = CleanFeatureLookup(m.se.ssl_target_cache, layer)
@@ -284,9 +290,10 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
           overwrite: bool = False, progress: bool = True) -> Path:
     """Train ``cfg`` into ``out_dir`` (resuming from ``checkpoints/last.pt``). Returns ``out_dir``.
 
+    ``cfg`` has passed :func:`~sitool.training.config.check_config` (as
+    :func:`~sitool.training.config.load_train_config` returns it).
     Runs as one process, or as one DDP process of a ``torchrun`` group.
     """
-    check_config(cfg, "config")
     out = Path(out_dir)
     ctx = D.init_distributed(cfg.device)
     attached = None
@@ -308,27 +315,89 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
             attached = _attach_log_file(out / "train.log")
         else:
             logging.getLogger().setLevel(logging.WARNING)
-        return _train(cfg, out, ctx, progress)
+        return _train(cfg, resolved, out, ctx, progress)
     finally:
         if attached is not None:
             _detach_log_file(*attached)
         D.shutdown(ctx)
 
 
-def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> Path:
+@dataclass
+class _Run:
+    """What a training run is built from (:func:`build_run`)."""
+
+    model: InversionModel
+    runner: torch.nn.Module              # the model, or its DDP wrapper
+    normaliser: TargetNormaliser | None
+    sampler: BucketBatchSampler
+    loader: DataLoader
+    dev_loader: DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    precision: str
+
+    @property
+    def target_names(self) -> list[str]:
+        return self.normaliser.info.names if self.normaliser else []
+
+
+def _train(cfg: TrainConfig, resolved: dict, out: Path, ctx: D.DistContext,
+           progress: bool) -> Path:
+    """Build, restore, then run and save epochs until the last one or early stopping."""
     last_path = out / "checkpoints" / "last.pt"
-    best_path = out / "checkpoints" / "best.pt"
     fix = ("rerun with --overwrite to train again from scratch (until then best.pt, if "
            "readable, still decodes: sitool decode --checkpoint best)")
     resume = load_checkpoint(last_path, fix) if last_path.is_file() else None
     if resume is not None and resume.get("finished"):
-        log.info("%s: training already finished at epoch %d (best dev score %.4f at epoch %d); "
-                 "--overwrite retrains", out, resume["epoch"], resume["best_score"],
-                 resume["best_epoch"])
-        if ctx.is_main and not (out / "curves.png").is_file():
-            plot_curves(resume["history"], out / "curves.png", title=out.name)
+        _report_finished(resume, out, ctx)
         return out
+    run = build_run(cfg, ctx, resume)
+    state = restore(run, resume, ctx, last_path)
+    ssl_stamp = model_stamp(cfg.model.ssl.model) if cfg.model.frontend == "ssl" else ""
+    common = {"normaliser": run.normaliser.to_state() if run.normaliser else None,
+              "config": resolved, "ssl_stamp": ssl_stamp}     # what every checkpoint carries
+    board = None
+    if cfg.logging.tensorboard and ctx.is_main:     # optional event files (training/tensorboard.py)
+        board = EpochWriter(out, state["epoch"] + 1, run.target_names)
+    for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
+        entry, score = run_epoch(run, cfg, ctx, state, epoch, progress)
+        stop = cfg.optim.patience > 0 and state["epochs_since_best"] >= cfg.optim.patience
+        finished = stop or epoch == cfg.optim.epochs
+        rngs = D.all_gather_objects(ctx, rng_state())
+        if ctx.is_main:
+            save_epoch(run, out, common, state, score, rngs, finished, ctx)
+            _log_epoch(entry, cfg.optim.epochs, run.target_names, run.model)
+            if board is not None:
+                board.add(entry)
+        D.barrier(ctx)
+        if stop:
+            log.info("early stopping: no better dev score for %d epochs (best %.4f at epoch %d)",
+                     cfg.optim.patience, state["best_score"], state["best_epoch"])
+            break
+    if board is not None:
+        board.close()
+    if ctx.is_main:
+        plot_curves(state["history"], out / "curves.png", title=out.name)
+        log.info("done: best dev score %.4f at epoch %d -> %s", state["best_score"],
+                 state["best_epoch"], out / "checkpoints" / "best.pt")
+    return out
 
+
+def _report_finished(resume: dict, out: Path, ctx: D.DistContext) -> None:
+    """A rerun of a finished experiment: say so (and draw its curves if they are missing)."""
+    log.info("%s: training already finished at epoch %d (best dev score %.4f at epoch %d); "
+             "--overwrite retrains", out, resume["epoch"], resume["best_score"],
+             resume["best_epoch"])
+    if ctx.is_main and not (out / "curves.png").is_file():
+        plot_curves(resume["history"], out / "curves.png", title=out.name)
+
+
+# ----------------------------------------------------------------------------- build
+
+def build_run(cfg: TrainConfig, ctx: D.DistContext, resume: dict | None) -> _Run:
+    """The model (a cascade's SE stage loaded, unless resuming), its data, optimiser,
+    schedule and precision, and its DDP wrapper; seeds the RNGs as training expects."""
     seed_everything(cfg.seed)
     m = cfg.model
     train_dirs = [DataDir(d) for d in cfg.data.train_sets]
@@ -346,41 +415,12 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
     model = build_model(m, len(columns), normaliser.info.frame_rate if normaliser else 100.0,
                         load_ssl=not m.uses_cache)
     if m.type == "cascade" and resume is None:
-        from sitool.training.experiment import checkpoint_path
-
-        se_ckpt = checkpoint_path(m.cascade.se_exp, m.cascade.se_checkpoint)
-        model.enhancer.load_checkpoint_state(load_checkpoint(se_ckpt)["model"], str(se_ckpt))
-        log.info("cascade: SE stage loaded from %s", se_ckpt)
+        _load_se_stage(model, m.cascade)
     train_set = make_dataset(cfg, cfg.data.train_sets, model, normaliser, columns, True)
     dev_set = make_dataset(cfg, cfg.data.dev_sets, model, normaliser, columns, False)
     model.to(ctx.device)
-    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    if m.frontend == "fbank":
-        inputs = model.frontend.describe()
-    else:
-        inputs = (f"SSL {m.ssl.model} (freeze {m.ssl.freeze}, layers {model.frontend.layers}, "
-                  + ("from cache " + str(m.ssl.cache) if m.uses_cache else "on the fly") + ")")
-    log.info("model %s: %d trainable parameters; %s; train %d utts (%.1f min), dev %d utts; "
-             "%d process(es) on %s", m.type, n_trainable, inputs, len(train_set),
-             sum(train_set.durations) / 60, len(dev_set), ctx.world_size, ctx.device)
-    if m.ssl.gradient_checkpointing and not m.uses_cache:
-        log.info("SSL gradient checkpointing on: transformer layers are recomputed in the "
-                 "backward pass")
-
-    sampler = BucketBatchSampler(train_set.durations, cfg.data.batch_seconds,
-                                 cfg.data.max_batch_utts, shuffle=True, seed=cfg.seed,
-                                 rank=ctx.rank, world_size=ctx.world_size)
-    dev_sampler = BucketBatchSampler(dev_set.durations, cfg.data.batch_seconds,
-                                     cfg.data.max_batch_utts, shuffle=False, rank=ctx.rank,
-                                     world_size=ctx.world_size, pad_to_equal=False)
-    # Own generators: worker seeding then leaves the global RNG (dropout) alone, so results
-    # do not depend on num_workers (items themselves are deterministic).
-    loader_args = dict(collate_fn=collate, num_workers=cfg.data.num_workers,
-                       persistent_workers=cfg.data.num_workers > 0)
-    loader = DataLoader(train_set, batch_sampler=sampler, **loader_args,
-                        generator=torch.Generator().manual_seed(cfg.seed))
-    dev_loader = DataLoader(dev_set, batch_sampler=dev_sampler, **loader_args,
-                            generator=torch.Generator().manual_seed(cfg.seed))
+    _log_model(cfg, model, train_set, dev_set, ctx)
+    sampler, loader, dev_loader = _make_loaders(cfg, ctx, train_set, dev_set)
 
     optimizer = make_optimizer(model, cfg)
     precision = resolve_precision(cfg.precision, ctx.device, training=True)
@@ -397,84 +437,120 @@ def _train(cfg: TrainConfig, out: Path, ctx: D.DistContext, progress: bool) -> P
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
             find_unused_parameters=not model.frontend.frozen, broadcast_buffers=False)
     seed_everything(cfg.seed + ctx.rank)
+    return _Run(model, runner, normaliser, sampler, loader, dev_loader, optimizer, scheduler,
+                scaler, precision)
 
+
+def _load_se_stage(model: InversionModel, cascade: CascadeConfig) -> None:
+    """A new cascade: its SE stage's weights from the trained SE experiment."""
+    se_ckpt = checkpoint_path(cascade.se_exp, cascade.se_checkpoint)
+    model.enhancer.load_checkpoint_state(load_checkpoint(se_ckpt)["model"], str(se_ckpt))
+    log.info("cascade: SE stage loaded from %s", se_ckpt)
+
+
+def _log_model(cfg: TrainConfig, model: InversionModel, train_set: UtteranceDataset,
+               dev_set: UtteranceDataset, ctx: D.DistContext) -> None:
+    m = cfg.model
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if m.frontend == "fbank":
+        inputs = model.frontend.describe()
+    else:
+        inputs = (f"SSL {m.ssl.model} (freeze {m.ssl.freeze}, layers {model.frontend.layers}, "
+                  + ("from cache " + str(m.ssl.cache) if m.uses_cache else "on the fly") + ")")
+    log.info("model %s: %d trainable parameters; %s; train %d utts (%.1f min), dev %d utts; "
+             "%d process(es) on %s", m.type, n_trainable, inputs, len(train_set),
+             sum(train_set.durations) / 60, len(dev_set), ctx.world_size, ctx.device)
+    if m.ssl.gradient_checkpointing and not m.uses_cache:
+        log.info("SSL gradient checkpointing on: transformer layers are recomputed in the "
+                 "backward pass")
+
+
+def _make_loaders(cfg: TrainConfig, ctx: D.DistContext, train_set: UtteranceDataset,
+                  dev_set: UtteranceDataset) -> tuple[BucketBatchSampler, DataLoader, DataLoader]:
+    """This process's shuffled training batches (their sampler too) and its dev batches."""
+    sampler = BucketBatchSampler(train_set.durations, cfg.data.batch_seconds,
+                                 cfg.data.max_batch_utts, shuffle=True, seed=cfg.seed,
+                                 rank=ctx.rank, world_size=ctx.world_size)
+    dev_sampler = BucketBatchSampler(dev_set.durations, cfg.data.batch_seconds,
+                                     cfg.data.max_batch_utts, shuffle=False, rank=ctx.rank,
+                                     world_size=ctx.world_size, pad_to_equal=False)
+    # Own generators: worker seeding then leaves the global RNG (dropout) alone, so results
+    # do not depend on num_workers (items themselves are deterministic).
+    loader_args = dict(collate_fn=collate, num_workers=cfg.data.num_workers,
+                       persistent_workers=cfg.data.num_workers > 0)
+    loader = DataLoader(train_set, batch_sampler=sampler, **loader_args,
+                        generator=torch.Generator().manual_seed(cfg.seed))
+    dev_loader = DataLoader(dev_set, batch_sampler=dev_sampler, **loader_args,
+                            generator=torch.Generator().manual_seed(cfg.seed))
+    return sampler, loader, dev_loader
+
+
+# ----------------------------------------------------------------------------- restore
+
+def restore(run: _Run, resume: dict | None, ctx: D.DistContext, last_path: Path) -> dict:
+    """The training state (epoch, step, best score, history): fresh, or from ``resume``
+    (the ``last.pt`` payload), whose weights, optimiser, schedule and RNGs are restored."""
     state = {"epoch": 0, "step": 0, "best_score": None, "best_epoch": 0,
              "epochs_since_best": 0, "history": []}
-    if resume is not None:
-        model.load_checkpoint_state(resume["model"], str(last_path))
-        optimizer.load_state_dict(resume["optimizer"])
-        if resume.get("scaler"):
-            scaler.load_state_dict(resume["scaler"])
-        scheduler.load_state_dict(resume["scheduler"])
-        for key in state:
-            state[key] = resume[key]
-        states = resume["rng"]
-        if len(states) != ctx.world_size:
-            log.warning("resuming %d-process training with %d processes: RNG streams differ "
-                        "from an uninterrupted run", len(states), ctx.world_size)
-        set_rng_state(states[ctx.rank % len(states)])
-        log.info("resuming from %s after epoch %d (best dev score %s at epoch %d)", last_path,
-                 state["epoch"], state["best_score"], state["best_epoch"])
+    if resume is None:
+        return state
+    run.model.load_checkpoint_state(resume["model"], str(last_path))
+    run.optimizer.load_state_dict(resume["optimizer"])
+    if resume.get("scaler"):
+        run.scaler.load_state_dict(resume["scaler"])
+    run.scheduler.load_state_dict(resume["scheduler"])
+    for key in state:
+        state[key] = resume[key]
+    states = resume["rng"]
+    if len(states) != ctx.world_size:
+        log.warning("resuming %d-process training with %d processes: RNG streams differ "
+                    "from an uninterrupted run", len(states), ctx.world_size)
+    set_rng_state(states[ctx.rank % len(states)])
+    log.info("resuming from %s after epoch %d (best dev score %s at epoch %d)", last_path,
+             state["epoch"], state["best_score"], state["best_epoch"])
+    return state
 
-    from sitool.ssl.cache import model_stamp
 
-    ssl_stamp = model_stamp(m.ssl.model) if m.frontend == "ssl" else ""
-    resolved = to_dict(cfg)
-    names = normaliser.info.names if normaliser else []
-    finished = False
-    board = None
-    if cfg.logging.tensorboard and ctx.is_main:     # optional event files (training/tensorboard.py)
-        from sitool.training.tensorboard import EpochWriter
+# ----------------------------------------------------------------------------- epoch and save
 
-        board = EpochWriter(out, state["epoch"] + 1, names)
-    for epoch in range(state["epoch"] + 1, cfg.optim.epochs + 1):
-        start = time.time()
-        sampler.set_epoch(epoch)
-        losses = train_epoch(model, runner, loader, optimizer, scheduler, cfg, ctx, epoch, progress,
-                             precision, scaler)
-        dev = evaluate(model, dev_loader, ctx, len(names), precision)
-        score = dev["dev_ppmc"] if m.has_si else -dev["dev_loss"]
-        improved = state["best_score"] is None or (score is not None and score > state["best_score"])
-        state["epoch"] = epoch
-        state["step"] += len(sampler)
-        if improved:
-            state["best_score"], state["best_epoch"], state["epochs_since_best"] = score, epoch, 0
-        else:
-            state["epochs_since_best"] += 1
-        seconds = time.time() - start
-        state["history"].append({
-            "epoch": epoch, "train_loss": losses["loss"], "train_si": losses.get("si"),
-            "train_se": losses.get("se"), "dev_loss": dev["dev_loss"], "dev_ppmc": dev["dev_ppmc"],
-            "dev_ppmc_targets": dev["dev_ppmc_targets"], "lr": _heads_lr(optimizer),
-            "seconds": seconds, "best": improved})
-        stop = cfg.optim.patience > 0 and state["epochs_since_best"] >= cfg.optim.patience
-        finished = stop or epoch == cfg.optim.epochs
-        rngs = D.all_gather_objects(ctx, rng_state())
-        if ctx.is_main:
-            common = {"model": model.checkpoint_state(),
-                      "normaliser": normaliser.to_state() if normaliser else None,
-                      "config": resolved, "ssl_stamp": ssl_stamp, "epoch": epoch}
-            if improved:
-                save_checkpoint(best_path, {**common, "dev_score": score})
-            save_checkpoint(last_path, {**common, **state, "optimizer": optimizer.state_dict(),
-                                        "scheduler": scheduler.state_dict(), "rng": rngs,
-                                        "scaler": scaler.state_dict(),
-                                        "world_size": ctx.world_size, "finished": finished})
-            _log_epoch(state["history"][-1], cfg.optim.epochs, names, model)
-            if board is not None:
-                board.add(state["history"][-1])
-        D.barrier(ctx)
-        if stop:
-            log.info("early stopping: no better dev score for %d epochs (best %.4f at epoch %d)",
-                     cfg.optim.patience, state["best_score"], state["best_epoch"])
-            break
-    if board is not None:
-        board.close()
-    if ctx.is_main:
-        plot_curves(state["history"], out / "curves.png", title=out.name)
-        log.info("done: best dev score %.4f at epoch %d -> %s", state["best_score"],
-                 state["best_epoch"], best_path)
-    return out
+def run_epoch(run: _Run, cfg: TrainConfig, ctx: D.DistContext, state: dict, epoch: int,
+              progress: bool) -> tuple[dict, float | None]:
+    """Train one epoch and score it on dev; updates ``state`` (its history too) and returns
+    the epoch's history entry and dev score."""
+    start = time.time()
+    run.sampler.set_epoch(epoch)
+    losses = train_epoch(run.model, run.runner, run.loader, run.optimizer, run.scheduler, cfg,
+                         ctx, epoch, progress, run.precision, run.scaler)
+    dev = evaluate(run.model, run.dev_loader, ctx, len(run.target_names), run.precision)
+    score = dev["dev_ppmc"] if cfg.model.has_si else -dev["dev_loss"]
+    improved = state["best_score"] is None or (score is not None and score > state["best_score"])
+    state["epoch"] = epoch
+    state["step"] += len(run.sampler)
+    if improved:
+        state["best_score"], state["best_epoch"], state["epochs_since_best"] = score, epoch, 0
+    else:
+        state["epochs_since_best"] += 1
+    seconds = time.time() - start
+    state["history"].append({
+        "epoch": epoch, "train_loss": losses["loss"], "train_si": losses.get("si"),
+        "train_se": losses.get("se"), "dev_loss": dev["dev_loss"], "dev_ppmc": dev["dev_ppmc"],
+        "dev_ppmc_targets": dev["dev_ppmc_targets"], "lr": _heads_lr(run.optimizer),
+        "seconds": seconds, "best": improved})
+    return state["history"][-1], score
+
+
+def save_epoch(run: _Run, out: Path, common: dict, state: dict, score: float | None,
+               rngs: list, finished: bool, ctx: D.DistContext) -> None:
+    """Rank 0, after an epoch: ``best.pt`` when it improved, then ``last.pt`` (all to resume).
+    ``common``: what both carry besides the weights (normaliser, config, SSL stamp)."""
+    common = {"model": run.model.checkpoint_state(), **common, "epoch": state["epoch"]}
+    checkpoints = out / "checkpoints"
+    if state["history"][-1]["best"]:
+        save_checkpoint(checkpoints / "best.pt", {**common, "dev_score": score})
+    save_checkpoint(checkpoints / "last.pt", {
+        **common, **state, "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(), "rng": rngs, "scaler": run.scaler.state_dict(),
+        "world_size": ctx.world_size, "finished": finished})
 
 
 def _heads_lr(optimizer) -> float:

@@ -1,14 +1,6 @@
-"""The SSL feature cache (DESIGN.md §3): hidden states of a frozen SSL model, on disk.
-
-Layout of one cached set, ``dump/ssl/<model_tag>/<set>/``::
-
-    settings.yaml             what is being cached (model, layers, dtype, shard plan); written first
-    shards/shard-00001.bin    raw arrays: per utterance one C-order block [n_layers, frames, dim]
-    shards/shard-00001.tsv    utt <TAB> offset <TAB> frames (offset in frames from the shard start)
-    shards/shard-00001.done   YAML: bytes, sha256, utts, frames, settings hash (written last)
-    index.tsv                 utt <TAB> shard <TAB> offset <TAB> frames, all utterances, sorted
-    meta.yaml                 model, layers, frame_rate, dim, dtype, per-shard sizes and checksums;
-                              its presence means the cache is complete
+"""Writing the SSL feature cache (DESIGN.md §3): ``sitool cache-ssl`` runs the hidden states
+of a frozen SSL model over a data dir into ``dump/ssl/<model_tag>/<set>/`` (the layout:
+:mod:`sitool.ssl.cache_layout`; reading it: :mod:`sitool.ssl.cache_reader`).
 
 Shards are fixed by the data (consecutive sorted utterances, ``shard_seconds`` of audio each),
 not by the number of jobs, so ``--nj N --job J`` jobs write disjoint shard files whose union is
@@ -34,7 +26,6 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
 from sitool import __version__
@@ -43,24 +34,19 @@ from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_write_text, read_yaml, write_yaml
 from sitool.parallel import check_job, shard
+from sitool.precision import autocast_name, resolve_precision
+from sitool.ssl.cache_layout import CACHE_FORMAT, shard_name
+from sitool.ssl.cache_stamps import data_stamp, model_stamp, settings_hash
+from sitool.ssl.encoder import load_ssl_config, load_ssl_encoder
+from sitool.ssl.extract import (batch_by_length, cast_weights_for_autocast, cosine_fidelity,
+                                default_batch_seconds, extract_hidden_states)
 
 log = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
 DTYPES = ("float16", "float32")
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 # Audio (seconds) used to measure the autocast-vs-fp32 similarity at the start of a job.
 FIDELITY_SECONDS = 8.0
-
-
-def model_tag(ssl_model: str | os.PathLike) -> str:
-    """Directory name for a model's caches: the last path component of the id or path
-    (``microsoft/wavlm-large`` → ``wavlm-large``, ``exp/ssl_tiny`` → ``ssl_tiny``)."""
-    name = str(ssl_model).rstrip("/\\")
-    tag = Path(name).name
-    if not tag or tag in (".", ".."):
-        raise SitoolError(f"cannot derive a model tag from {ssl_model!r}; give --out explicitly")
-    return tag
 
 
 def parse_layers(spec: str | Sequence[int] | None) -> list[int] | None:
@@ -78,67 +64,6 @@ def parse_layers(spec: str | Sequence[int] | None) -> list[int] | None:
     if not values or min(values) < 0:
         raise SitoolError(f"layers must be non-negative layer numbers, got {spec!r}")
     return sorted(set(values))
-
-
-# --------------------------------------------------------------------------- fingerprints
-
-
-def _sha1(*parts: bytes) -> str:
-    h = hashlib.sha1()
-    for part in parts:
-        h.update(part)
-    return h.hexdigest()
-
-
-def _model_dir(ssl_model: str) -> Path | None:
-    """The local dir holding the model's files (a local path, or its HF cache snapshot)."""
-    local = Path(ssl_model)
-    if (local / "config.json").is_file():
-        return local
-    from huggingface_hub import try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        found = try_to_load_from_cache(ssl_model, "config.json")
-    except HFValidationError:  # neither a local dir nor a valid hub id
-        return None
-    return Path(found).parent if isinstance(found, str) else None
-
-
-def model_stamp(ssl_model: str) -> str:
-    """A cheap fingerprint of a model's files: config.json content plus weight-file sizes.
-
-    It changes when the model at a path is replaced (e.g. re-pretrained), so a cache made
-    from the old weights is not silently reused. Empty when the model cannot be found (loading
-    it then fails with its own clear error)."""
-    folder = _model_dir(ssl_model)
-    if folder is None:
-        return ""
-    parts = [(folder / "config.json").read_bytes()]
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".safetensors", ".bin", ".pt"):
-            parts.append(f"{path.name}:{path.stat().st_size}".encode())
-    return _sha1(*parts)[:16]
-
-
-def data_stamp(data: DataDir) -> str:
-    """Fingerprint of what determines a data dir's audio: its wav.scp, mix.tsv and utt2dur,
-    and the size and modification time of every audio file they name (so audio made again
-    in place, at the same paths and of the same length, changes it too)."""
-    parts = []
-    for name in ("utt2dur", "wav.scp", "mix.tsv"):
-        if data.has(name):
-            parts.append(name.encode() + (data.path / name).read_bytes())
-    files = set(data.wav_scp.values())
-    for row in data.mix.values():
-        files.update((row.clean_path, row.noise_file))
-    for file in sorted(files):
-        try:
-            stat = os.stat(file)
-            parts.append(f"{file}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-        except OSError:
-            parts.append(f"{file}:missing".encode())
-    return _sha1(*parts)[:16]
 
 
 # --------------------------------------------------------------------------- shard plan
@@ -163,14 +88,6 @@ def plan_shards(utts: Sequence[str], durations: dict[str, float],
     if current:
         shards.append(current)
     return shards
-
-
-def shard_name(index: int) -> str:
-    """File stem of shard ``index`` (1-based)."""
-    return f"shard-{index:05d}"
-
-
-# --------------------------------------------------------------------------- writer
 
 
 class _Writer:
@@ -210,13 +127,6 @@ class _Writer:
             path.unlink(missing_ok=True)
 
 
-def _settings_hash(settings: dict) -> str:
-    keys = ("format", "ssl_model", "model_stamp", "layers", "dtype", "autocast",
-            "shard_seconds", "data_stamp", "num_utts")
-    text = yaml.safe_dump({k: settings[k] for k in keys}, sort_keys=True)
-    return _sha1(text.encode())[:16]
-
-
 def _differences(old: dict, new: dict) -> list[str]:
     keys = ("ssl_model", "model_stamp", "layers", "dtype", "autocast", "shard_seconds",
             "data_stamp", "num_utts")
@@ -235,7 +145,7 @@ def _make_command(settings: dict, out_dir: Path) -> str:
     if out_dir.name == data_dir.name:
         parts += [str(data_dir), f"--out {out_dir.parent}"]
         return " ".join(parts)
-    return (f"sitool.ssl.cache.cache_ssl({settings['ssl_model']!r}, {str(data_dir)!r}, "
+    return (f"sitool.ssl.cache_writer.cache_ssl({settings['ssl_model']!r}, {str(data_dir)!r}, "
             f"{str(out_dir)!r})")
 
 
@@ -273,8 +183,6 @@ def _write_shard(writer: _Writer, index: int, utts: Sequence[str], wavs: Sequenc
                  encoder, layers: list[int], dtype: str, autocast: str | None,
                  batch_seconds: float, progress: tqdm, fidelity: dict | None) -> None:
     """Extract and write one shard: ``.bin.partial`` → ``.bin``, then ``.tsv``, then ``.done``."""
-    from sitool.ssl.extract import batch_by_length, extract_hidden_states
-
     paths = writer.paths(index)
     writer.remove(index)
     sha = hashlib.sha256()
@@ -317,8 +225,6 @@ def _write_error(path: Path, error: OSError) -> SitoolError:
 def _measure_fidelity(encoder, wavs: Sequence[np.ndarray], layers: list[int],
                       autocast: str) -> dict:
     """Cosine similarity of autocast hidden states to fp32 on up to FIDELITY_SECONDS of audio."""
-    from sitool.ssl.extract import cosine_fidelity, extract_hidden_states
-
     chosen, total = [], 0
     for wav in wavs:
         if chosen and total + len(wav) > FIDELITY_SECONDS * SAMPLE_RATE:
@@ -456,9 +362,6 @@ def _extract_shards(writer: _Writer, data: DataDir, shards: list[list[str]], tod
                     where: str) -> None:
     """Load the model and write the shards ``todo``; the next shard's audio is loaded (noisy
     sets: mixed) in a background thread while the current one is extracted."""
-    from sitool.ssl.encoder import load_ssl_encoder
-    from sitool.ssl.extract import cast_weights_for_autocast, default_batch_seconds
-
     torch_device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     encoder = load_ssl_encoder(ssl_model, freeze="all").to(torch_device)
     if batch_seconds is None:
@@ -506,8 +409,6 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     """
     check_job(nj, job)
     if precision is not None:
-        from sitool.precision import autocast_name, resolve_precision
-
         autocast = autocast_name(resolve_precision(
             precision, device or ("cuda" if torch.cuda.is_available() else "cpu")))
     if dtype not in DTYPES:
@@ -525,8 +426,6 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
     if missing:
         raise SitoolError(f"{data.path}/utt2dur: no duration for {len(missing)} utterance(s), "
                           f"e.g. {missing[0]!r}")
-    from sitool.ssl.encoder import load_ssl_config
-
     model_config = load_ssl_config(ssl_model)  # a missing model fails here, before any write
     num_layers = model_config.num_hidden_layers + 1
     chosen = list(range(num_layers)) if layers is None else layers
@@ -549,7 +448,7 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
         "num_utts": len(utts),
         "num_shards": len(shards),
     }
-    settings["settings_hash"] = _settings_hash(settings)
+    settings["settings_hash"] = settings_hash(settings)
     settings["command"] = _make_command(settings, out_dir)
     writer = _Writer(out_dir, settings, settings["settings_hash"])
     all_shards = list(range(1, len(shards) + 1))
@@ -619,135 +518,3 @@ def _receptive_field(encoder) -> int:
     for kernel, stride in reversed(list(zip(config.conv_kernel, config.conv_stride))):
         samples = (samples - 1) * stride + kernel
     return samples
-
-
-# --------------------------------------------------------------------------- reader
-
-
-class SSLCache:
-    """Read access to one complete cached set (``dump/ssl/<model_tag>/<set>/``).
-
-    ``load(utt)`` returns ``[n_layers, frames, dim]`` in the stored dtype, read from
-    memory-mapped shards. Safe in DataLoader workers: shards are (re)opened lazily in each
-    process and never pickled.
-    """
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        meta_path = self.path / "meta.yaml"
-        if not meta_path.is_file():
-            raise SitoolError(self._missing_message())
-        self.meta = read_yaml(meta_path)
-        if self.meta.get("format") != CACHE_FORMAT:
-            raise SitoolError(f"{self.path}: SSL cache format {self.meta.get('format')!r}, this "
-                              f"sitool reads format {CACHE_FORMAT}; re-run cache-ssl --overwrite")
-        self.layers: list[int] = [int(i) for i in self.meta["layers"]]
-        self.frame_rate: float = float(self.meta["frame_rate"])
-        self.dim: int = int(self.meta["dim"])
-        self.dtype = np.dtype(self.meta["dtype"])
-        self._shards = [s["name"] for s in self.meta["shards"]]
-        for entry in self.meta["shards"]:
-            path = self.path / "shards" / f"{entry['name']}.bin"
-            if not path.is_file() or path.stat().st_size != entry["bytes"]:
-                raise SitoolError(f"{path}: missing or truncated ({entry['bytes']} bytes "
-                                  f"expected); re-run cache-ssl --overwrite for {self.path}")
-        self._index: dict[str, tuple[int, int, int]] = {}
-        with open(self.path / "index.tsv", encoding="utf-8") as f:
-            for line in f:
-                utt, shard_id, offset, frames = line.rstrip("\n").split("\t")
-                self._index[utt] = (int(shard_id), int(offset), int(frames))
-        if len(self._index) != self.meta["num_utts"]:
-            raise SitoolError(f"{self.path}/index.tsv: {len(self._index)} utterances but "
-                              f"meta.yaml says {self.meta['num_utts']}; re-run cache-ssl "
-                              "--overwrite")
-        self.utts: list[str] = sorted(self._index)
-        self._maps: dict[int, np.memmap] = {}
-        self._pid = os.getpid()
-
-    def check_data(self, data: DataDir) -> None:
-        """Fail unless this cache was made from the audio ``data`` holds now (the data
-        fingerprint of meta.yaml, see :func:`data_stamp`)."""
-        stamp = data_stamp(data)
-        if self.meta.get("data_stamp") != stamp:
-            raise SitoolError(
-                f"{self.path}: SSL cache made from other audio than {data.path} holds now "
-                f"(data fingerprint {self.meta.get('data_stamp')} when cached, {stamp} now: "
-                f"wav.scp, mix.tsv, utt2dur or the audio files changed); cache it again: "
-                f"sitool cache-ssl --ssl-model {self.meta.get('ssl_model')} {data.path} "
-                f"--out {self.path.parent} --overwrite")
-
-    def _missing_message(self) -> str:
-        settings_path = self.path / "settings.yaml"
-        if settings_path.is_file():
-            settings = read_yaml(settings_path)
-            shard_dir = self.path / "shards"
-            done = len(list(shard_dir.glob("*.done"))) if shard_dir.is_dir() else 0
-            return (f"{self.path}: SSL cache incomplete ({done} of {settings.get('num_shards')} "
-                    f"shards done, no meta.yaml); finish it with `{settings.get('command')}`")
-        return (f"{self.path}: no SSL cache (meta.yaml missing); make it with `sitool cache-ssl "
-                f"--ssl-model MODEL data/{self.path.name} --out {self.path.parent}` "
-                "(run.sh stage 3)")
-
-    def __repr__(self) -> str:
-        return f"SSLCache({str(self.path)!r})"
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __contains__(self, utt: object) -> bool:
-        return utt in self._index
-
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_maps"] = {}
-        return state
-
-    def frames(self, utt: str) -> int:
-        """Number of frames cached for ``utt``."""
-        return self._entry(utt)[2]
-
-    def _entry(self, utt: str) -> tuple[int, int, int]:
-        try:
-            return self._index[utt]
-        except KeyError:
-            raise SitoolError(f"{self.path}: utterance {utt!r} is not in the SSL cache (made "
-                              f"from {self.meta.get('data_dir')})") from None
-
-    def _map(self, shard_id: int) -> np.memmap:
-        if self._pid != os.getpid():  # forked into a DataLoader worker: open our own maps
-            self._maps = {}
-            self._pid = os.getpid()
-        array = self._maps.get(shard_id)
-        if array is None:
-            path = self.path / "shards" / f"{self._shards[shard_id - 1]}.bin"
-            array = np.memmap(path, dtype=self.dtype, mode="r")
-            self._maps[shard_id] = array
-        return array
-
-    def load(self, utt: str, layers: Sequence[int] | None = None) -> np.ndarray:
-        """Hidden states of ``utt``: ``[n_layers, frames, dim]`` (stored dtype, a copy).
-
-        ``layers`` picks model layer numbers among ``self.layers`` (default all cached)."""
-        shard_id, offset, frames = self._entry(utt)
-        block = len(self.layers) * self.dim
-        flat = self._map(shard_id)[offset * block:(offset + frames) * block]
-        array = flat.reshape(len(self.layers), frames, self.dim)
-        if layers is not None:
-            missing = [i for i in layers if i not in self.layers]
-            if missing:
-                raise SitoolError(f"{self.path}: layer(s) {missing} not cached (cached: "
-                                  f"{self.layers})")
-            return np.array(array[[self.layers.index(i) for i in layers]])
-        return np.array(array)
-
-    def verify(self) -> None:
-        """Check every shard's sha256 against meta.yaml (reads the whole cache)."""
-        for entry in self.meta["shards"]:
-            path = self.path / "shards" / f"{entry['name']}.bin"
-            sha = hashlib.sha256()
-            with open(path, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 24), b""):
-                    sha.update(chunk)
-            if sha.hexdigest() != entry["sha256"]:
-                raise SitoolError(f"{path}: checksum mismatch (corrupted); re-run cache-ssl "
-                                  f"--overwrite for {self.path}")
