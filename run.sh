@@ -156,7 +156,8 @@ if run_stage 3; then
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage3_cache_ssl.JOB.log" -- \
     sitool cache-ssl --ssl-model "$ssl_model" "${cached_sets[@]}" --out "$ssl_cache" \
       "${cache_configs[@]}" --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
-  # Every shard exists now; this writes any index a job did not (and verifies the shards).
+  # Every sharded stage (3, 5, 6): --nj N --job J jobs write their shards only, then one call
+  # with --nj N and no --job (and no --overwrite) finishes the set: index, tables, RESULTS.md.
   sitool --log-file "$exp/log/stage3_cache_ssl.log" cache-ssl --ssl-model "$ssl_model" \
     "${cached_sets[@]}" --out "$ssl_cache" "${cache_configs[@]}" --nj "$nj"
   stage_done 3 ssl
@@ -187,6 +188,8 @@ if run_stage 5; then
     "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage5_decode_$m.JOB.log" -- \
       sitool decode --exp "$exp/train_$m" data/test data/test_noisy --nj "$nj" --job JOB \
         --num-threads 1 --no-progress "${overwrite_flag[@]}"
+    sitool --log-file "$exp/log/stage5_decode_$m.log" decode --exp "$exp/train_$m" \
+      data/test data/test_noisy --nj "$nj" --no-progress
   done
   stage_done 5 decode
 fi
@@ -202,7 +205,7 @@ if run_stage 6; then
   for m in $baselines; do
     [ -d "$exp/train_$m" ] && baseline_flags+=(--baseline "$exp/train_$m")
   done
-  # Merges the jobs' scores (no --overwrite here: that would score everything again).
+  # The finishing call: merges the jobs' scores (no --overwrite: that would score again).
   sitool --log-file "$exp/log/stage6_score.log" score --exp-root "$exp" "${baseline_flags[@]}" \
     --results RESULTS.md --plots "$results_plots"
   stage_done 6 score

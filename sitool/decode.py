@@ -10,9 +10,10 @@ For each data dir ``data/<set>`` it writes ``exp/<tag>/decode/<set>/``::
     decode.yaml           data_dir, exp, checkpoint, model type, num_utts, input source
     .work/                per-job progress markers
 
-``--nj N --job J`` decodes the J-th of N contiguous slices of the utterances; the job that
-completes the last slice writes the tables above (``tv.scp``, ``targets``, ``enhanced.scp``,
-``decode.yaml``), so a set is complete exactly when ``decode.yaml`` exists. Per-utterance
+``--nj N --job J`` decodes the J-th of N contiguous slices of the utterances and writes
+nothing else; a call with ``--nj N`` and no ``--job`` decodes any slice still missing and
+then writes the tables above (``tv.scp``, ``targets``, ``enhanced.scp``, ``decode.yaml``), so a
+set is complete exactly when ``decode.yaml`` exists (the rule of every sharded stage). Per-utterance
 outputs are written atomically; a killed job resumes where it stopped (outputs made by
 another checkpoint are never reused).
 """
@@ -223,7 +224,8 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
     Utterances longer than ``chunk_seconds`` (audio input) run in chunks overlapping by
     ``overlap_seconds`` (``sitool.inference``; 0: whole). ``precision``: None = the
     experiment's.
-    ``job=None`` runs every job slice in this process. Returns the decode dirs.
+    ``job=None`` runs every job slice still missing in this process, then writes the tables;
+    ``job=J`` only slice J. Returns the decode dirs.
     """
     check_job(nj, job)
     from sitool.export import decode_home
@@ -253,7 +255,9 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
                  f"SSL from cache {decoder.cache}" if decoder.cache else "SSL on the fly")
         for j in jobs:
             decoder.run_job(nj, j, overwrite)
-        if not decoder.finalize(nj):
-            log.info("%s: job %s/%d done; the set is complete when every job has finished", out,
-                     job, nj)
+        if job is not None:
+            log.info("%s: job %d/%d done; `sitool decode` with --nj %d and no --job writes the "
+                     "tables once every job has finished", out, job, nj, nj)
+        elif not decoder.finalize(nj):
+            raise SitoolError(f"{out}: a job slice is unfinished after decoding every slice")
     return outs

@@ -69,6 +69,10 @@ def test_sharded_decode_equals_unsharded(exps):
     assert not (out / "decode.yaml").exists() and not (out / "tv.scp").exists()   # incomplete
     result = runner.invoke(main, args + ["--job", "2"])
     assert result.exit_code == 0, result.output
+    assert not (out / "decode.yaml").exists() and not (out / "tv.scp").exists()   # jobs: slices only
+    finish = ["decode", "--exp", str(exps["joint"]), str(data), "--nj", "2", "--no-progress"]
+    result = runner.invoke(main, finish)          # the finishing call writes the tables
+    assert result.exit_code == 0, result.output
     info = read_yaml(out / "decode.yaml")
     assert info["num_utts"] == 4 and info["model_type"] == "joint" and info["enhanced"]
     assert info["data_dir"] == str(data.resolve()) and info["checkpoint"] == "best"

@@ -152,7 +152,11 @@ def test_nj2_shards_equal_unsharded(models, data3, tmp_path, monkeypatch):
     assert not (out / "meta.yaml").exists()  # job 1's shard is still missing
     assert sorted(p.name for p in (out / "shards").glob("*.bin")) == ["shard-00002.bin",
                                                                      "shard-00003.bin"]
-    _cache(models["hubert"], data3, out, nj=2, job=1)  # the last job writes the index
+    _cache(models["hubert"], data3, out, nj=2, job=1)
+    assert not (out / "meta.yaml").exists() and not (out / "index.tsv").exists()  # jobs: shards only
+    monkeypatch.setattr(cache_writer, "_write_shard", lambda *a, **k: pytest.fail("recomputed"))
+    _cache(models["hubert"], data3, out, nj=2)  # the finishing call (no job) writes the index
+    monkeypatch.undo()
     split = SSLCache(out)
     assert (out / "index.tsv").read_text() == (whole.path / "index.tsv").read_text()
     assert [s["sha256"] for s in split.meta["shards"]] == [s["sha256"] for s in whole.meta["shards"]]

@@ -38,7 +38,7 @@ def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_second
     \b
     Writes tv/<utt>.npy (targets in their units), tv.scp, targets, decode.yaml, and for models
     with an SE stage enhanced/<utt>.wav + enhanced.scp. With --nj N --job J each job decodes
-    one slice; the last job to finish writes the tables.
+    one slice only; then a call with --nj N and no --job writes the tables.
     """
     from sitool.decode import decode
 

@@ -69,7 +69,7 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
 
     Writes OUT/<set>/ per data dir: shards of fp16 hidden states, index.tsv, meta.yaml.
     Resumable: finished shards are kept. With --nj N --job J (e.g. a Slurm array) each job
-    writes its own shards; the last one to finish writes the index.
+    writes its own shards only; then a call without --job writes the index.
     """
     from sitool.ssl.cache_layout import model_tag
     from sitool.ssl.cache_writer import cache_ssl, parse_layers

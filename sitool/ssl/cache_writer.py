@@ -9,8 +9,9 @@ is written to ``.bin.partial`` and renamed when complete; its ``.done`` marker c
 killed run leaves only whole shards (kept) and at most one partial file per job (redone); a
 run that fails with an error removes its partial shard at once, and when no shard is done,
 its ``settings.yaml`` too, so nothing is left to block the next run.
-Whichever job finds every shard done assembles ``index.tsv`` and ``meta.yaml``; running
-``sitool cache-ssl`` again without ``--job`` does the same (and only that, when nothing is left).
+A ``--job`` run writes only its shards. A run without ``--job`` (the rule of every sharded
+stage: jobs, then one finishing call) extracts any shard still missing and then assembles
+``index.tsv`` and ``meta.yaml`` (only that, when the jobs left nothing to do).
 """
 
 from __future__ import annotations
@@ -473,15 +474,18 @@ def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.Pat
         except BaseException:
             _remove_leftovers(writer, todo)
             raise
+    if job is not None:
+        done = sum(writer.finished(i) is not None for i in all_shards)
+        log.info("%s%s: this job's shards are done; %d of %d shards done overall. `%s` (no "
+                 "--job) writes the index once every job has finished.", out_dir, where, done,
+                 len(shards), settings["command"])
+        return out_dir
     try:
         complete = _finalize(writer, shards, info)
     except OSError as e:
         raise _write_error(out_dir / "meta.yaml", e) from None
     if not complete:
-        done = sum(writer.finished(i) is not None for i in all_shards)
-        log.info("%s%s: this job's shards are done; %d of %d shards done overall. The last job "
-                 "(or `%s` without --job) writes the index.", out_dir, where, done, len(shards),
-                 settings["command"])
+        raise SitoolError(f"{out_dir}: a shard is unfinished after extracting every shard")
     return out_dir
 
 
