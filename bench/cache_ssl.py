@@ -62,7 +62,7 @@ def make_encoder(arch: str):
 
 
 def make_audio(seconds: float, seed: int = 0) -> list[np.ndarray]:
-    from sitool.testing import toy_utterance
+    from sitool.testing.data_dirs import toy_utterance
 
     rng = np.random.default_rng(seed)
     wavs, total = [], 0.0

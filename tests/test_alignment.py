@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sitool.alignment import phone_classes, read_alignment
 from sitool.cli import main
 from sitool.errors import SitoolError
-from sitool.testing import TOY_TARGETS, toy_utterance
+from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
 
 TEXTGRID = '''File type = "ooTextFile"
 Object class = "TextGrid"
@@ -196,9 +196,10 @@ def test_score_by_phone_groups_frames_by_class(tmp_path, monkeypatch):
     by-phone table is for): only the classes containing p, b, m show it."""
     from sitool.alignment import frames_in
     from sitool.datadir import DataDir
-    from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir,
-                                            make_tv_data_dir, write_decode_dir)
     from sitool.scoring.score import score_experiments
+    from sitool.testing.data_dirs import make_tv_data_dir
+    from sitool.testing.decode_dirs import write_decode_dir
+    from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
     clean = DataDir(make_tv_data_dir(tmp_path / "data" / "test", num_utts=3))
     phones = _synth_style_ctm(clean)
@@ -247,8 +248,9 @@ def test_score_by_phone_groups_frames_by_class(tmp_path, monkeypatch):
 
 
 def test_score_by_phone_needs_an_alignment(tmp_path, monkeypatch):
-    from sitool.scoring.fake_decode import make_tv_data_dir, write_decode_dir
     from sitool.scoring.score import score_experiments
+    from sitool.testing.data_dirs import make_tv_data_dir
+    from sitool.testing.decode_dirs import write_decode_dir
 
     data = make_tv_data_dir(tmp_path / "data" / "test", num_utts=2)
     exp = tmp_path / "exp" / "m"

@@ -16,11 +16,11 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from sitool.cli import main
 from sitool.audio import resample
+from sitool.cli import main
 from sitool.errors import SitoolError
 from sitool.invert import invert_files, targets_csv
-from sitool.testing import TOY_TARGETS, toy_utterance
+from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
 
 
 @dataclass
