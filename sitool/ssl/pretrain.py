@@ -112,9 +112,10 @@ class PretrainConfig:
 # --------------------------------------------------------------------------- model
 
 
-def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
-    """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
-    from transformers import HubertConfig, HubertModel, WavLMConfig, WavLMModel
+def transformers_config(config: ModelConfig):
+    """The transformers config (``WavLMConfig`` or ``HubertConfig``) of a model of the
+    configured size: a layer-norm conv feature encoder at 50 frames/s and a pre-LN transformer."""
+    from transformers import HubertConfig, WavLMConfig
 
     if config.hidden_size % config.num_heads:
         raise SitoolError(f"model.hidden_size ({config.hidden_size}) must be divisible by "
@@ -138,22 +139,38 @@ def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
         # SpecAugment defaults as in the hub checkpoints (only active when fine-tuning).
         mask_time_prob=0.05, mask_time_length=10,
     )
-    torch.manual_seed(seed)
     if config.arch == "wavlm":
-        return WavLMModel(WavLMConfig(num_buckets=160, max_bucket_distance=400, **common))
-    return HubertModel(HubertConfig(**common))
+        return WavLMConfig(num_buckets=160, max_bucket_distance=400, **common)
+    return HubertConfig(**common)
+
+
+def random_model(hf_config, seed: int = 0) -> nn.Module:
+    """A WavLM or HuBERT model of the transformers config ``hf_config``, randomly initialised
+    after seeding torch with ``seed``."""
+    from transformers import HubertModel, WavLMModel
+
+    torch.manual_seed(seed)
+    return (WavLMModel if hf_config.model_type == "wavlm" else HubertModel)(hf_config)
+
+
+def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
+    """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
+    return random_model(transformers_config(config), seed)
 
 
 def save_hf_model(model: nn.Module, out: Path) -> None:
     """Write ``model`` in HF format into ``out`` (weights and feature-extractor config first,
-    ``config.json`` last, each by rename), so a half-written dir never looks finished."""
+    ``config.json`` last, each by rename), so a half-written dir never looks finished. The
+    feature extractor asks for an attention mask when the conv encoder is layer-normalised,
+    as the hub's Large models' do (the group-norm Base models' do not)."""
     from transformers import Wav2Vec2FeatureExtractor
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".save.") as tmp:
         model.save_pretrained(tmp)
-        Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
-                                 do_normalize=True, return_attention_mask=True).save_pretrained(tmp)
+        Wav2Vec2FeatureExtractor(
+            feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
+            return_attention_mask=model.config.feat_extract_norm == "layer").save_pretrained(tmp)
         names = sorted(os.listdir(tmp), key=lambda n: n == "config.json")
         for name in names:
             os.replace(Path(tmp) / name, out / name)

@@ -1,12 +1,15 @@
 """A tiny randomly initialised SSL model dir (WavLM or HuBERT, ``save_pretrained`` format)
-that ``load_ssl_encoder`` loads offline like a hub model."""
+that ``load_ssl_encoder`` loads offline like a hub model, built and saved by
+``sitool.ssl.pretrain``'s own builder and saver."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from sitool.audio import SAMPLE_RATE
+from transformers.utils import logging as hf_logging
+
+from sitool.ssl.pretrain import ModelConfig, random_model, save_hf_model, transformers_config
 
 
 def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int = 32,
@@ -16,35 +19,24 @@ def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int
 
     ``arch`` is ``wavlm`` or ``hubert``. The conv feature encoder keeps the standard 7 layers
     (kernels 10,3,3,3,3,2,2; strides 5,2,2,2,2,2,2 → 320 samples, 50 frames/s at 16 kHz) with
-    ``conv_dim`` channels each; the transformer has ``layers`` layers of width ``hidden``.
+    ``conv_dim`` channels each; the transformer has ``layers`` layers of width ``hidden`` (2
+    attention heads, feed-forward ``2 * hidden``). ``feat_extract_norm="group"`` makes it
+    Base-style (group-norm conv encoder, post-LN transformer, run without an attention mask,
+    as microsoft/wavlm-base), ``"layer"`` Large-style, as ``sitool pretrain-ssl`` builds them.
     The dir also holds a ``Wav2Vec2FeatureExtractor`` config (``do_normalize=True``), so
     ``load_ssl_encoder(out)`` loads it offline like a hub model. Returns ``out``.
     """
-    import torch
-    from transformers import (HubertConfig, HubertModel, Wav2Vec2FeatureExtractor, WavLMConfig,
-                              WavLMModel)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    out = Path(out)
-    common = dict(
-        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=2 * hidden, conv_dim=(conv_dim,) * 7,
-        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-        feat_extract_norm=feat_extract_norm, do_stable_layer_norm=feat_extract_norm == "layer",
-        conv_bias=feat_extract_norm == "layer",
-    )
-    if arch == "wavlm":
-        config, model_cls = WavLMConfig(num_buckets=32, max_bucket_distance=200, **common), WavLMModel
-    elif arch == "hubert":
-        config, model_cls = HubertConfig(**common), HubertModel
-    else:
+    if arch not in ("wavlm", "hubert"):
         raise ValueError(f"arch must be 'wavlm' or 'hubert', got {arch!r}")
-    torch.manual_seed(seed)
-    model = model_cls(config).eval()
-    model.save_pretrained(out)
-    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE,
-                                         padding_value=0.0, do_normalize=True,
-                                         return_attention_mask=feat_extract_norm == "layer")
-    extractor.save_pretrained(out)
+    if feat_extract_norm not in ("group", "layer"):
+        raise ValueError(f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}")
+    hf_logging.disable_progress_bar()
+    config = transformers_config(ModelConfig(
+        arch=arch, hidden_size=hidden, num_layers=layers, num_heads=2,
+        intermediate_size=2 * hidden, conv_dim=conv_dim, conv_pos_kernel=16, conv_pos_groups=2))
+    if feat_extract_norm == "group":
+        config.feat_extract_norm = "group"
+        config.do_stable_layer_norm = config.conv_bias = False
+    out = Path(out)
+    save_hf_model(random_model(config, seed).eval(), out)
     return out
