@@ -2,8 +2,6 @@
 per-phone TSV, phone classes, and ``sitool score --by-phone``."""
 
 import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,8 @@ from click.testing import CliRunner
 from sitool.alignment import phone_classes, read_alignment
 from sitool.cli import main
 from sitool.errors import SitoolError
-from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
+from sitool.testing.data_dirs import toy_utterance
+from sitool.testing.stand_in_inverter import StandInInverter, frame_ramp, stand_in_inference
 
 TEXTGRID = '''File type = "ooTextFile"
 Object class = "TextGrid"
@@ -63,36 +62,11 @@ item []:
 '''
 
 
-@dataclass
-class _Result:
-    targets: np.ndarray
-    enhanced: None = None
-
-
-class _RampInverter:
-    """Target k of frame i is (k + 1) * i: per-phone statistics are known in closed form."""
-
-    target_info = TOY_TARGETS
-    has_se = False
-
-    def invert(self, audio):
-        frames = len(audio) // 160
-        ramp = np.arange(frames, dtype=np.float32)
-        return _Result(np.stack([ramp * (k + 1) for k in range(3)], axis=1))
-
-    window = 20 * 16000           # chunk window (samples) and batch size of sitool.inference
-    batch_seconds = 60.0
-
-    def invert_batch(self, audios, names=None):
-        return [self.invert(a) for a in audios]
-
-
 @pytest.fixture
 def ramp_model(monkeypatch, tmp_path):
-    module = types.ModuleType("sitool.inference")
-    module.load_inverter = lambda exp_dir, checkpoint="best", device="cpu", **chunking: _RampInverter()
-    module.DEFAULT_CHUNK_SECONDS, module.DEFAULT_OVERLAP_SECONDS = 20.0, 4.0
-    monkeypatch.setitem(sys.modules, "sitool.inference", module)
+    """Target k of frame i is (k + 1) * i: per-phone statistics are known in closed form."""
+    monkeypatch.setitem(sys.modules, "sitool.inference",
+                        stand_in_inference(StandInInverter(frame_ramp)))
     model = tmp_path / "exp" / "ramp"
     model.mkdir(parents=True)
     return model

@@ -8,4 +8,6 @@ benchmarks (production code never imports this package).
 - ``ssl_model``: a tiny random WavLM/HuBERT model dir.
 - ``training_setup``: a tiny SSL model plus toy train/dev dirs, and a tiny training config.
 - ``joint_training``: a joint model around an in-memory encoder, a synthetic batch, a few steps.
+- ``stand_in_inverter``: an inverter whose outputs are a known function of its audio, and a
+  stand-in ``sitool.inference`` that loads it.
 """
