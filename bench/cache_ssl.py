@@ -53,9 +53,9 @@ def make_encoder(arch: str):
         model = WavLMModel(WavLMConfig())
     else:
         from sitool.config import load_config
-        from sitool.ssl.pretrain import PretrainConfig, build_model
+        from sitool.ssl.pretrain import PretrainConfig, build_pretrain_model
 
-        model = build_model(load_config(PretrainConfig, "conf/pretrain_ssl.yaml").model)
+        model = build_pretrain_model(load_config(PretrainConfig, "conf/pretrain_ssl.yaml").model)
     encoder = SSLEncoder(model, normalize=True, name=f"wavlm-{arch}-random")
     encoder.set_freeze("all")
     return encoder

@@ -58,7 +58,7 @@ VALID_MASKS = 4    # validation: every utterance is scored under this many (fixe
 
 
 @dataclass
-class ModelConfig:
+class PretrainModelConfig:
     arch: Literal["wavlm", "hubert"] = "wavlm"
     hidden_size: int = 192
     num_layers: int = 4
@@ -88,7 +88,7 @@ class MaskConfig:
 
 
 @dataclass
-class TrainConfig:
+class PretrainTrainConfig:
     steps: int = 700
     max_minutes: float = 10.0
     valid_fraction: float = 0.1
@@ -103,16 +103,16 @@ class TrainConfig:
 
 @dataclass
 class PretrainConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     clusters: ClusterConfig = field(default_factory=ClusterConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: PretrainTrainConfig = field(default_factory=PretrainTrainConfig)
 
 
 # --------------------------------------------------------------------------- model
 
 
-def transformers_config(config: ModelConfig):
+def transformers_config(config: PretrainModelConfig):
     """The transformers config (``WavLMConfig`` or ``HubertConfig``) of a model of the
     configured size: a layer-norm conv feature encoder at 50 frames/s and a pre-LN transformer."""
     from transformers import HubertConfig, WavLMConfig
@@ -153,7 +153,7 @@ def random_model(hf_config, seed: int = 0) -> nn.Module:
     return (WavLMModel if hf_config.model_type == "wavlm" else HubertModel)(hf_config)
 
 
-def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
+def build_pretrain_model(config: PretrainModelConfig, seed: int = 0) -> nn.Module:
     """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
     return random_model(transformers_config(config), seed)
 
@@ -435,7 +435,7 @@ def _prepare_targets(audio: list[tuple[str, np.ndarray]], config: PretrainConfig
     return utts, centroids
 
 
-def _split_valid(utts: list[Utterance], config: TrainConfig
+def _split_valid(utts: list[Utterance], config: PretrainTrainConfig
                  ) -> tuple[list[Utterance], list[Utterance]]:
     """(train, valid): a seeded random ``valid_fraction`` of the utterances (at least one)."""
     n_valid = max(1, int(round(config.valid_fraction * len(utts))))
@@ -510,7 +510,8 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     num_clusters = len(centroids)
     train, valid = _split_valid(utts, train_cfg)
 
-    predictor = MaskedPredictor(build_model(config.model, seed=train_cfg.seed), num_clusters)
+    predictor = MaskedPredictor(build_pretrain_model(config.model, seed=train_cfg.seed),
+                                num_clusters)
     optimizer = torch.optim.AdamW(predictor.parameters(), lr=train_cfg.lr,
                                   weight_decay=train_cfg.weight_decay)
     crop_samples = int(train_cfg.crop_seconds * SAMPLE_RATE)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from transformers.utils import logging as hf_logging
 
-from sitool.ssl.pretrain import ModelConfig, random_model, save_hf_model, transformers_config
+from sitool.ssl.pretrain import (PretrainModelConfig, random_model, save_hf_model,
+                                 transformers_config)
 
 
 def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int = 32,
@@ -31,7 +32,7 @@ def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int
     if feat_extract_norm not in ("group", "layer"):
         raise ValueError(f"feat_extract_norm must be 'group' or 'layer', got {feat_extract_norm!r}")
     hf_logging.disable_progress_bar()
-    config = transformers_config(ModelConfig(
+    config = transformers_config(PretrainModelConfig(
         arch=arch, hidden_size=hidden, num_layers=layers, num_heads=2,
         intermediate_size=2 * hidden, conv_dim=conv_dim, conv_pos_kernel=16, conv_pos_groups=2))
     if feat_extract_norm == "group":
