@@ -53,16 +53,16 @@ def make_encoder(arch: str):
         model = WavLMModel(WavLMConfig())
     else:
         from sitool.config import load_config
-        from sitool.ssl.pretrain import PretrainConfig, build_model
+        from sitool.ssl.pretrain import PretrainConfig, build_pretrain_model
 
-        model = build_model(load_config(PretrainConfig, "conf/pretrain_ssl.yaml").model)
+        model = build_pretrain_model(load_config(PretrainConfig, "conf/pretrain_ssl.yaml").model)
     encoder = SSLEncoder(model, normalize=True, name=f"wavlm-{arch}-random")
     encoder.set_freeze("all")
     return encoder
 
 
 def make_audio(seconds: float, seed: int = 0) -> list[np.ndarray]:
-    from sitool.testing import toy_utterance
+    from sitool.testing.data_dirs import toy_utterance
 
     rng = np.random.default_rng(seed)
     wavs, total = [], 0.0

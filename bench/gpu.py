@@ -77,7 +77,7 @@ def run_case(case: dict, device: torch.device) -> dict:
     if case["kind"] == "cache":
         from sitool.ssl.extract import (batch_by_length, cast_weights_for_autocast,
                                         default_batch_seconds, extract_hidden_states)
-        from sitool.testing import toy_utterance
+        from sitool.testing.data_dirs import toy_utterance
 
         encoder = random_wavlm(case["size"]).to(device)
         rng = np.random.default_rng(0)
@@ -97,8 +97,9 @@ def run_case(case: dict, device: torch.device) -> dict:
         audio = sum(len(w) for w in wavs) / 16000
         return {**case, "precision": precision, "rate": audio / wall, "unit": "x RT",
                 "peak_gb": _peak_gb(device), "wall": wall}
-    from sitool.training.fixtures import (TINY_HEADS, joint_model_around, joint_train_steps,
-                                          synthetic_joint_batch)
+    from sitool.testing.joint_training import (joint_model_around, joint_train_steps,
+                                               synthetic_joint_batch)
+    from sitool.testing.training_setup import TINY_HEADS
 
     small = case["size"].endswith("small")
     encoder = random_wavlm(case["size"])

@@ -36,7 +36,7 @@ def toy_noisy_set(root: Path) -> Path:
     from sitool.noise.readers import read_synth
     from sitool.noise.sources import prepare_noise_dirs
     from sitool.noise.synth import synth_noise
-    from sitool.testing import make_toy_data_dir
+    from sitool.testing.data_dirs import make_toy_data_dir
 
     test = make_toy_data_dir(root / "data/test", num_utts=20, num_speakers=4, seed=1,
                              seconds=(1.5, 3.0), prefix="te")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Stage-1 throughput for real corpora (``sitool prepare <corpus>``) on this CPU.
 
-Writes a fixture corpus in a real corpus' on-disk format (``sitool.corpora.fixtures``:
+Writes a fixture corpus in a real corpus' on-disk format (``sitool.testing.corpus_formats``:
 MOCHA 500 Hz EST, mngu0 200 Hz EST, HPRC and USC-TIMIT .mat, XRMB .txy) and times, per variant:
 
     read      the reader alone: every utterance loaded (the baseline: file parsing)
@@ -25,19 +25,20 @@ import tempfile
 import time
 from pathlib import Path
 
-from sitool.corpora import fixtures, hprc, mngu0, mocha, usctimit, xrmb
+from sitool.corpora import hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.build import PrepareOptions, prepare_corpus
+from sitool.testing import corpus_formats
 
 CORPORA = {
-    "mocha": (mocha.READER, lambda root, n, s: fixtures.make_mocha_corpus(
+    "mocha": (mocha.READER, lambda root, n, s: corpus_formats.make_mocha_corpus(
         root, utts_per_speaker=n // 2, seconds=s)),
-    "mngu0": (mngu0.READER, lambda root, n, s: fixtures.make_mngu0_corpus(
+    "mngu0": (mngu0.READER, lambda root, n, s: corpus_formats.make_mngu0_corpus(
         root, utts=n, seconds=s)),
-    "hprc": (hprc.READER, lambda root, n, s: fixtures.make_hprc_corpus(
+    "hprc": (hprc.READER, lambda root, n, s: corpus_formats.make_hprc_corpus(
         root, utts_per_speaker=n // 3, seconds=s)),
-    "xrmb": (xrmb.READER, lambda root, n, s: fixtures.make_xrmb_corpus(
+    "xrmb": (xrmb.READER, lambda root, n, s: corpus_formats.make_xrmb_corpus(
         root, utts_per_speaker=n // 3, seconds=s)),
-    "usctimit": (usctimit.READER, lambda root, n, s: fixtures.make_usctimit_corpus(
+    "usctimit": (usctimit.READER, lambda root, n, s: corpus_formats.make_usctimit_corpus(
         root, utts_per_speaker=n // 3, seconds=s)),
 }
 

@@ -39,8 +39,9 @@ def _median_time(fn, repeats: int) -> float:
 def build(root: Path, num_utts: int):
     from sitool.datadir import DataDir
     from sitool.scoring.decodes import DecodeDir
-    from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir,
-                                            make_tv_data_dir, with_correlation, write_decode_dir)
+    from sitool.testing.data_dirs import make_tv_data_dir
+    from sitool.testing.decode_dirs import with_correlation, write_decode_dir
+    from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
     clean = make_tv_data_dir(root / "data" / "test", num_utts=num_utts, constant_voicing=())
     white = make_noise_file(root / "noise" / "white.wav", 4.0, seed=1)

@@ -48,8 +48,9 @@ REPO = Path(__file__).resolve().parents[1]
 def toy_recipe(root: Path) -> dict:
     """Toy clean + noisy sets, a recipe-size random WavLM and its cache."""
     from sitool.ssl.cache_writer import cache_ssl
-    from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
-    from sitool.training.fixtures import make_noisy_copy
+    from sitool.testing.data_dirs import make_toy_data_dir
+    from sitool.testing.noisy_dirs import make_noisy_copy
+    from sitool.testing.ssl_model import make_tiny_ssl_model
 
     ssl = root / "ssl_tiny"
     if not (ssl / "config.json").is_file():

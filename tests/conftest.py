@@ -1,12 +1,12 @@
-"""Shared fixtures. Test helpers live in sitool.testing (importable whatever else is installed:
-vocaltractlab-cython ships a top-level ``tests`` package, so ours is not a package)."""
+"""Shared fixtures. Test helpers live in the sitool.testing package (importable whatever else is
+installed: vocaltractlab-cython ships a top-level ``tests`` package, so ours is not a package)."""
 
 import os
 
 import pytest
 import torch
 
-from sitool.testing import make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

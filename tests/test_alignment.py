@@ -2,8 +2,6 @@
 per-phone TSV, phone classes, and ``sitool score --by-phone``."""
 
 import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,8 @@ from click.testing import CliRunner
 from sitool.alignment import phone_classes, read_alignment
 from sitool.cli import main
 from sitool.errors import SitoolError
-from sitool.testing import TOY_TARGETS, toy_utterance
+from sitool.testing.data_dirs import toy_utterance
+from sitool.testing.stand_in_inverter import StandInInverter, frame_ramp, stand_in_inference
 
 TEXTGRID = '''File type = "ooTextFile"
 Object class = "TextGrid"
@@ -63,36 +62,11 @@ item []:
 '''
 
 
-@dataclass
-class _Result:
-    targets: np.ndarray
-    enhanced: None = None
-
-
-class _RampInverter:
-    """Target k of frame i is (k + 1) * i: per-phone statistics are known in closed form."""
-
-    target_info = TOY_TARGETS
-    has_se = False
-
-    def invert(self, audio):
-        frames = len(audio) // 160
-        ramp = np.arange(frames, dtype=np.float32)
-        return _Result(np.stack([ramp * (k + 1) for k in range(3)], axis=1))
-
-    window = 20 * 16000           # chunk window (samples) and batch size of sitool.inference
-    batch_seconds = 60.0
-
-    def invert_batch(self, audios, names=None):
-        return [self.invert(a) for a in audios]
-
-
 @pytest.fixture
 def ramp_model(monkeypatch, tmp_path):
-    module = types.ModuleType("sitool.inference")
-    module.load_inverter = lambda exp_dir, checkpoint="best", device="cpu", **chunking: _RampInverter()
-    module.DEFAULT_CHUNK_SECONDS, module.DEFAULT_OVERLAP_SECONDS = 20.0, 4.0
-    monkeypatch.setitem(sys.modules, "sitool.inference", module)
+    """Target k of frame i is (k + 1) * i: per-phone statistics are known in closed form."""
+    monkeypatch.setitem(sys.modules, "sitool.inference",
+                        stand_in_inference(StandInInverter(frame_ramp)))
     model = tmp_path / "exp" / "ramp"
     model.mkdir(parents=True)
     return model
@@ -196,9 +170,10 @@ def test_score_by_phone_groups_frames_by_class(tmp_path, monkeypatch):
     by-phone table is for): only the classes containing p, b, m show it."""
     from sitool.alignment import frames_in
     from sitool.datadir import DataDir
-    from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir,
-                                            make_tv_data_dir, write_decode_dir)
     from sitool.scoring.score import score_experiments
+    from sitool.testing.data_dirs import make_tv_data_dir
+    from sitool.testing.decode_dirs import write_decode_dir
+    from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
     clean = DataDir(make_tv_data_dir(tmp_path / "data" / "test", num_utts=3))
     phones = _synth_style_ctm(clean)
@@ -247,8 +222,9 @@ def test_score_by_phone_groups_frames_by_class(tmp_path, monkeypatch):
 
 
 def test_score_by_phone_needs_an_alignment(tmp_path, monkeypatch):
-    from sitool.scoring.fake_decode import make_tv_data_dir, write_decode_dir
     from sitool.scoring.score import score_experiments
+    from sitool.testing.data_dirs import make_tv_data_dir
+    from sitool.testing.decode_dirs import write_decode_dir
 
     data = make_tv_data_dir(tmp_path / "data" / "test", num_utts=2)
     exp = tmp_path / "exp" / "m"

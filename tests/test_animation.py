@@ -34,7 +34,7 @@ def test_normalisation_keeps_closures_and_fills_missing_tvs():
 
 
 def test_plot_utt_animate_writes_a_gif(tmp_path):
-    from sitool.scoring.fake_decode import make_tv_data_dir
+    from sitool.testing.data_dirs import make_tv_data_dir
 
     data = make_tv_data_dir(tmp_path / "data", num_utts=1)
     utt = (data / "utt2spk").read_text().split()[0]

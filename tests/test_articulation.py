@@ -9,8 +9,8 @@ from sitool.articulation.geometry import (Orientation, constriction_degree,
 from sitool.articulation.palate import Palate, estimate_palate
 from sitool.articulation.resample import frame_count, interpolate_gaps, resample_track
 from sitool.articulation.source import source_features
-from sitool.corpora.fixtures import PALATE, fake_articulation, palate_height
 from sitool.errors import SitoolError
+from sitool.testing.corpus_formats import PALATE, fake_articulation, palate_height
 
 # A flat-topped palate: front end (0, 10), flat roof y = 20 from x = -10 to -40, back end (-50, 10).
 BOX_PALATE = Palate(np.array([[0.0, 10.0], [-10.0, 20.0], [-40.0, 20.0], [-50.0, 10.0]]), "test")

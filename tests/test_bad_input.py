@@ -87,10 +87,11 @@ from sitool.noise.noisy_sets import mix_data_dir
 from sitool.noise.readers import read_audio_dir
 from sitool.noise.sources import prepare_noise_dirs
 from sitool.ssl.cache_writer import cache_ssl
-from sitool.testing import make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.testing.noisy_dirs import make_noisy_copy
+from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
-from sitool.training.fixtures import make_noisy_copy, make_toy_setup, toy_config
 from sitool.training.trainer import train
 from sitool.validate import validate_data_dir
 

@@ -14,7 +14,8 @@ from sitool.errors import SitoolError
 from sitool.io import read_yaml
 from sitool.ssl.cache_reader import SSLCache
 from sitool.ssl.cache_writer import cache_ssl
-from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.testing.ssl_model import make_tiny_ssl_model
 from sitool.training.config import cached_layers
 
 pytestmark = pytest.mark.usefixtures("one_thread")

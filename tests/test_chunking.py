@@ -71,7 +71,8 @@ def hubert_joint(tmp_path_factory):
     conv encoder uses layer norm (as the Large models do): a group-norm conv encoder (Base
     models) normalises over the whole input, so there no two lengths give the same frames."""
     from sitool.models.config import ModelConfig, SEConfig, SIConfig, SSLConfig
-    from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+    from sitool.testing.data_dirs import make_toy_data_dir
+    from sitool.testing.ssl_model import make_tiny_ssl_model
     from sitool.training.config import DataConfig, OptimConfig, TrainConfig
     from sitool.training.trainer import train
 
@@ -93,7 +94,7 @@ def test_three_minutes_chunked_matches_whole(hubert_joint):
     per-chunk input normalisation); across the seams the joined tracks are as continuous as
     the whole run's."""
     from sitool.inference import Inverter, load_inverter
-    from sitool.testing import toy_utterance
+    from sitool.testing.data_dirs import toy_utterance
 
     rng = np.random.default_rng(3)
     pieces = [toy_utterance(rng, 9.0)[0] for _ in range(20)]
@@ -137,7 +138,7 @@ def test_invert_dir_batches_short_files_and_chunks_a_long_one(hubert_joint, tmp_
 
     from sitool.cli import main
     from sitool.inference import load_inverter
-    from sitool.testing import toy_utterance
+    from sitool.testing.data_dirs import toy_utterance
 
     rng = np.random.default_rng(8)
     recs = tmp_path / "recs"
@@ -163,7 +164,7 @@ def test_decode_chunks_long_utterances(hubert_joint, tmp_path):
     from sitool.datadir import DataDir
     from sitool.decode import decode
     from sitool.inference import Inverter
-    from sitool.testing import make_toy_data_dir
+    from sitool.testing.data_dirs import make_toy_data_dir
 
     data = make_toy_data_dir(tmp_path / "data" / "long", num_utts=3, seconds=(1.2, 2.5))
     out, = decode(hubert_joint, [data], chunk_seconds=1.0, overlap_seconds=0.3, progress=False)

@@ -7,11 +7,12 @@ from click.testing import CliRunner
 from sitool.articulation.geometry import TV_NAMES, tract_variables
 from sitool.articulation.palate import Palate
 from sitool.cli import main
-from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, usctimit, xrmb
+from sitool.corpora import generic, hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.build import PrepareOptions, prepare_corpus
 from sitool.corpora.splits import SplitRule, assign_sets, evenly_spaced_speakers
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
+from sitool.testing import corpus_formats
 from sitool.validate import validate_data_dir
 
 SOURCE = ["F0", "periodicity", "aperiodicity"]
@@ -23,8 +24,8 @@ def assert_valid(out, sets):
 
 
 def test_hprc_tract_variables_match_the_true_geometry(tmp_path):
-    root = fixtures.make_hprc_corpus(tmp_path / "raw", speakers=("F01", "F02", "M01"),
-                                     utts_per_speaker=1)
+    root = corpus_formats.make_hprc_corpus(tmp_path / "raw", speakers=("F01", "F02", "M01"),
+                                           utts_per_speaker=1)
     report = prepare_corpus(hprc.READER, root, tmp_path / "data")
     assert report.sets == {"train": 1, "dev": 1, "test": 1} and report.num_skipped == 0
     assert report.palates["F01"] == "corpus palate trace"
@@ -41,8 +42,8 @@ def test_hprc_tract_variables_match_the_true_geometry(tmp_path):
     # F01 has the corpus palate: its TVs equal the geometry of the true tracks
     f01 = DataDir(tmp_path / "data" / "test")
     targets = f01.target_array(f01.utts[0])
-    truth = fixtures.fake_articulation(np.arange(len(targets)) / 100.0, seed=1)
-    expected = tract_variables(truth, Palate(fixtures.PALATE, "truth"))
+    truth = corpus_formats.fake_articulation(np.arange(len(targets)) / 100.0, seed=1)
+    expected = tract_variables(truth, Palate(corpus_formats.PALATE, "truth"))
     np.testing.assert_allclose(targets[:, 0], expected[:, 0], atol=1e-3)            # LA
     np.testing.assert_allclose(targets[:, [2, 4]], expected[:, [2, 4]], atol=1e-2)   # CL
     np.testing.assert_allclose(targets[:, [3, 5]], expected[:, [3, 5]], atol=1e-3)   # CD
@@ -51,8 +52,8 @@ def test_hprc_tract_variables_match_the_true_geometry(tmp_path):
 
 
 def test_usctimit_is_oriented_gaps_filled_and_lips_exact(tmp_path):
-    root = fixtures.make_usctimit_corpus(tmp_path / "raw", speakers=("F1", "F5", "M1"),
-                                         utts_per_speaker=1)
+    root = corpus_formats.make_usctimit_corpus(tmp_path / "raw", speakers=("F1", "F5", "M1"),
+                                               utts_per_speaker=1)
     report = prepare_corpus(usctimit.READER, root, tmp_path / "data")
     assert report.sets == {"train": 1, "dev": 1, "test": 1} and report.num_skipped == 0
     assert_valid(tmp_path / "data", report.sets)
@@ -62,14 +63,14 @@ def test_usctimit_is_oriented_gaps_filled_and_lips_exact(tmp_path):
     targets = data.target_array(utt)
     assert np.isfinite(targets).all()                     # the 30 ms TT dropout is interpolated
     seed = {"F1": 1, "F5": 11, "M1": 21}[data.utt2spk[utt]]
-    truth = fixtures.fake_articulation(np.arange(len(targets)) / 100.0, seed=seed)
-    expected = tract_variables(truth, Palate(fixtures.PALATE, "truth"))
+    truth = corpus_formats.fake_articulation(np.arange(len(targets)) / 100.0, seed=seed)
+    expected = tract_variables(truth, Palate(corpus_formats.PALATE, "truth"))
     # the file's x axis points backwards: once oriented, LA and LP equal the true lips
     np.testing.assert_allclose(targets[:, :2], expected[:, :2], atol=1e-3)
 
 
 def test_mocha_500hz_is_resampled_and_oriented(tmp_path):
-    root = fixtures.make_mocha_corpus(tmp_path / "raw", utts_per_speaker=10)
+    root = corpus_formats.make_mocha_corpus(tmp_path / "raw", utts_per_speaker=10)
     options = PrepareOptions(targets="ema", source_features=False)
     report = prepare_corpus(mocha.READER, root, tmp_path / "data", options=options)
     # two speakers: utterance split within each (2 test, 2 dev, 16 train)
@@ -80,7 +81,7 @@ def test_mocha_500hz_is_resampled_and_oriented(tmp_path):
     utt = "fsew0_002"
     targets = data.target_array(utt)
     assert targets.shape == (120, 12)                   # 1.2 s at 100 Hz
-    truth = fixtures.fake_articulation(np.arange(120) / 100.0, seed=2)
+    truth = corpus_formats.fake_articulation(np.arange(120) / 100.0, seed=2)
     # files have x mirrored, in 1/100 mm: the targets are forwards-positive mm again
     np.testing.assert_allclose(targets[5:-5, 0], truth["UL"][5:-5, 0], atol=0.05)
     # (the dorsum track has kinks where it meets the palate; the 40 Hz low-pass rounds them)
@@ -88,7 +89,7 @@ def test_mocha_500hz_is_resampled_and_oriented(tmp_path):
 
 
 def test_single_speaker_mngu0_gets_an_utterance_split_and_labels(tmp_path):
-    root = fixtures.make_mngu0_corpus(tmp_path / "raw", utts=10)
+    root = corpus_formats.make_mngu0_corpus(tmp_path / "raw", utts=10)
     report = prepare_corpus(mngu0.READER, root, tmp_path / "data")
     assert report.sets == {"train": 8, "dev": 1, "test": 1}
     assert_valid(tmp_path / "data", report.sets)
@@ -98,15 +99,14 @@ def test_single_speaker_mngu0_gets_an_utterance_split_and_labels(tmp_path):
 
 def test_xrmb_gaps_short_interpolated_long_and_all_missing_skipped(tmp_path):
     short = {"T1": slice(10, 14)}                          # 4 frames = 27 ms
-    root = fixtures.make_xrmb_corpus(tmp_path / "raw", utts_per_speaker=2, missing=short)
+    root = corpus_formats.make_xrmb_corpus(tmp_path / "raw", utts_per_speaker=2, missing=short)
     jw12 = root / "jw12" / "jw12_tp002.txy"               # long gap in the dorsum pellet
-    jw12.write_text(fixtures.xrmb_rows(np.arange(145) / 145.6,
-                                       fixtures.fake_articulation(np.arange(145) / 145.6),
-                                       {"T3": slice(20, 60)}))
+    times = np.arange(145) / 145.6
+    jw12.write_text(corpus_formats.xrmb_rows(times, corpus_formats.fake_articulation(times),
+                                             {"T3": slice(20, 60)}))
     jw13 = root / "jw13" / "jw13_tp001.txy"               # upper lip never tracked
-    jw13.write_text(fixtures.xrmb_rows(np.arange(145) / 145.6,
-                                       fixtures.fake_articulation(np.arange(145) / 145.6),
-                                       {"UL": slice(None)}))
+    jw13.write_text(corpus_formats.xrmb_rows(times, corpus_formats.fake_articulation(times),
+                                             {"UL": slice(None)}))
     report = prepare_corpus(xrmb.READER, root, tmp_path / "data")
     assert {r: sorted(u) for r, u in report.skipped.items()} == {
         "long gap": ["jw12_tp002", "jw13_tp001"]}
@@ -121,9 +121,10 @@ def test_xrmb_gaps_short_interpolated_long_and_all_missing_skipped(tmp_path):
 
 
 def test_length_mismatch_and_unreadable_files_are_counted_skips(tmp_path):
-    root = fixtures.make_xrmb_corpus(tmp_path / "raw", utts_per_speaker=2)
-    fixtures.write_audio(root / "jw11" / "jw11_tp001.wav", fixtures.fake_audio(0.3))   # 0.7 s short
-    fixtures.write_audio(root / "jw11" / "jw11_tp002.wav", fixtures.fake_audio(0.97))  # 3 ms short
+    root = corpus_formats.make_xrmb_corpus(tmp_path / "raw", utts_per_speaker=2)
+    write_audio, fake_audio = corpus_formats.write_audio, corpus_formats.fake_audio
+    write_audio(root / "jw11" / "jw11_tp001.wav", fake_audio(0.3))   # 0.7 s short
+    write_audio(root / "jw11" / "jw11_tp002.wav", fake_audio(0.97))  # 3 ms short
     (root / "jw12" / "jw12_tp001.txy").write_text("garbage\n")
     report = prepare_corpus(xrmb.READER, root, tmp_path / "data")
     assert report.skipped == {"length mismatch": ["jw11_tp001"], "unreadable": ["jw12_tp001"]}
@@ -137,9 +138,11 @@ def test_length_mismatch_and_unreadable_files_are_counted_skips(tmp_path):
 
 def test_phone_alignments_are_trimmed_with_the_audio_and_validated(tmp_path):
     # issue 13 item 17: audio trimmed to the articulatory data, phones.ctm kept running past it
-    root = fixtures.make_mocha_corpus(tmp_path / "raw", speakers=("fsew0",), utts_per_speaker=1)
+    root = corpus_formats.make_mocha_corpus(tmp_path / "raw", speakers=("fsew0",),
+                                            utts_per_speaker=1)
     folder = root / "fsew0_v1.1"
-    fixtures.write_audio(folder / "fsew0_001.wav", fixtures.fake_audio(1.5))   # EMA: 1.2 s
+    audio = corpus_formats.fake_audio(1.5)                               # EMA: 1.2 s
+    corpus_formats.write_audio(folder / "fsew0_001.wav", audio)
     (folder / "fsew0_001.lab").write_text("0.000 0.200 sil\n0.200 0.900 dh\n0.900 1.300 ax\n"
                                           "1.300 1.500 breath\n")
     split = SplitRule(split_file=tmp_path / "split")
@@ -166,8 +169,8 @@ def test_nothing_is_written_when_no_utterance_is_usable(tmp_path):
     folder = tmp_path / "raw" / "F01" / "data"
     folder.mkdir(parents=True)
     times = np.arange(50) / 100.0
-    struct = fixtures.hprc_struct(fixtures.fake_articulation(times), np.zeros(10), 44100, "x",
-                                  elements=fixtures.HPRC_ELEMENTS[1:])
+    struct = corpus_formats.hprc_struct(corpus_formats.fake_articulation(times), np.zeros(10),
+                                        44100, "x", elements=corpus_formats.HPRC_ELEMENTS[1:])
     savemat(folder / "F01_B01_S01_R01_N.mat", {"F01_B01_S01_R01_N": struct})
     with pytest.raises(SitoolError, match="no usable utterance.*no AUDIO element"):
         prepare_corpus(hprc.READER, tmp_path / "raw", tmp_path / "data")
@@ -175,7 +178,7 @@ def test_nothing_is_written_when_no_utterance_is_usable(tmp_path):
 
 
 def test_finished_output_is_reused_and_overwrite_redoes_it(tmp_path):
-    root = fixtures.make_generic_corpus(tmp_path / "raw", utts_per_speaker=1)
+    root = corpus_formats.make_generic_corpus(tmp_path / "raw", utts_per_speaker=1)
     reader = generic.make_reader(root)
     options = PrepareOptions(targets="columns", source_features=False)
     first = prepare_corpus(reader, root, tmp_path / "data", options=options)
@@ -189,8 +192,9 @@ def test_finished_output_is_reused_and_overwrite_redoes_it(tmp_path):
 
 
 def test_generic_tv_targets_from_named_sensor_columns(tmp_path):
-    root = fixtures.make_generic_corpus(tmp_path / "raw", utts_per_speaker=1, with_sensors=True)
-    rows = "x_mm,y_mm\n" + "".join(f"{x},{y}\n" for x, y in fixtures.PALATE)
+    root = corpus_formats.make_generic_corpus(tmp_path / "raw", utts_per_speaker=1,
+                                              with_sensors=True)
+    rows = "x_mm,y_mm\n" + "".join(f"{x},{y}\n" for x, y in corpus_formats.PALATE)
     (root / "palate.csv").write_text(rows)
     with open(root / "generic.yaml", "a") as f:
         f.write("palate: palate.csv\n")
@@ -201,15 +205,16 @@ def test_generic_tv_targets_from_named_sensor_columns(tmp_path):
     utt = data.utts[0]
     targets = data.target_array(utt)
     seed = {"s1": 1, "s2": 11, "s3": 21, "s4": 31}[data.utt2spk[utt]]
-    truth = fixtures.fake_articulation(np.arange(len(targets)) / 100.0, seed=seed)
-    expected = tract_variables(truth, Palate(fixtures.PALATE, "truth"))
+    truth = corpus_formats.fake_articulation(np.arange(len(targets)) / 100.0, seed=seed)
+    expected = tract_variables(truth, Palate(corpus_formats.PALATE, "truth"))
     # 200 Hz -> 100 Hz: the 40 Hz anti-alias low-pass rounds the contact kinks slightly
     np.testing.assert_allclose(targets[3:-3], expected[3:-3], atol=0.2)
 
 
 def test_babble_speakers_are_held_out_in_their_own_set(tmp_path):
-    root = fixtures.make_generic_corpus(tmp_path / "raw", speakers=("s1", "s2", "s3", "s4", "s5"),
-                                        utts_per_speaker=1, seconds=0.6)
+    root = corpus_formats.make_generic_corpus(tmp_path / "raw",
+                                              speakers=("s1", "s2", "s3", "s4", "s5"),
+                                              utts_per_speaker=1, seconds=0.6)
     split = SplitRule(babble_speakers=["s5"], test_speakers=["s1"], dev_speakers=["s2"])
     report = prepare_corpus(generic.make_reader(root), root, tmp_path / "data", split,
                             PrepareOptions(targets="columns", source_features=False))
@@ -246,8 +251,9 @@ def test_split_file_overrides(tmp_path):
 
 
 def test_cli_prepare_xrmb_and_errors(tmp_path):
-    root = fixtures.make_xrmb_corpus(tmp_path / "raw", speakers=("jw11", "jw12", "jw13", "jw14"),
-                                     utts_per_speaker=1)
+    root = corpus_formats.make_xrmb_corpus(tmp_path / "raw",
+                                           speakers=("jw11", "jw12", "jw13", "jw14"),
+                                           utts_per_speaker=1)
     runner = CliRunner()
     result = runner.invoke(main, ["prepare", "xrmb", "--root", str(root), "--out",
                                   str(tmp_path / "data"), "--test-speakers", "jw14",
@@ -267,8 +273,8 @@ def test_cli_prepare_xrmb_and_errors(tmp_path):
 @pytest.mark.parametrize("layout", ["ag501", "ag500"])
 def test_cli_prepare_carstens_both_layouts(tmp_path, layout):
     # issue 13 item 15: `sitool prepare carstens` for AG500/AG501 .pos files
-    root = fixtures.make_carstens_corpus(tmp_path / "raw", layout=layout, utts_per_speaker=1,
-                                         seconds=0.8)
+    root = corpus_formats.make_carstens_corpus(tmp_path / "raw", layout=layout, utts_per_speaker=1,
+                                               seconds=0.8)
     result = CliRunner().invoke(main, ["prepare", "carstens", "--root", str(root), "--out",
                                        str(tmp_path / "data"), "--targets", "ema",
                                        "--no-source-features", "--test-speakers", "S03",
@@ -280,7 +286,7 @@ def test_cli_prepare_carstens_both_layouts(tmp_path, layout):
     assert data.utts == ["S01_0001"] and len(data.targets.names) == 12
     targets = data.target_array("S01_0001")
     assert targets.shape == (80, 12)                       # 0.8 s at 100 Hz
-    truth = fixtures.fake_articulation(np.arange(80) / 100.0, seed=1)
+    truth = corpus_formats.fake_articulation(np.arange(80) / 100.0, seed=1)
     # the files' x points backwards: once oriented, x is forwards again (mm)
     np.testing.assert_allclose(targets[5:-5, 0], truth["UL"][5:-5, 0], atol=0.05)
     np.testing.assert_allclose(targets[5:-5, 11], truth["TD"][5:-5, 1], atol=0.2)

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from sitool.audio import write_audio
-from sitool.corpora import fixtures, generic, hprc, mngu0, mocha, usctimit, xrmb
+from sitool.corpora import generic, hprc, mngu0, mocha, usctimit, xrmb
 from sitool.corpora.est_track import read_est_track
 from sitool.corpora.labels import read_phone_labels
 from sitool.errors import SitoolError
+from sitool.testing import corpus_formats
 
 
 # ------------------------------------------------------------------------------ EST Track
@@ -20,8 +21,8 @@ from sitool.errors import SitoolError
 def test_est_track_round_values_rates_and_byte_orders(tmp_path, byte_order, data_type):
     times = np.arange(6) / 500.0
     values = np.arange(18, dtype=np.float64).reshape(6, 3) * 1.5 - 4.0
-    path = fixtures.write_est_track(tmp_path / "a.ema", times, ["ul_x", "ul_y", "*"], values,
-                                    byte_order=byte_order or "10", data_type=data_type)
+    path = corpus_formats.write_est_track(tmp_path / "a.ema", times, ["ul_x", "ul_y", "*"], values,
+                                          byte_order=byte_order or "10", data_type=data_type)
     track = read_est_track(path)
     assert track.channels == ["ul_x", "ul_y", "*"]
     np.testing.assert_allclose(track.data, values, rtol=1e-6)
@@ -32,8 +33,8 @@ def test_est_track_round_values_rates_and_byte_orders(tmp_path, byte_order, data
 
 
 def test_est_track_big_endian_bytes_are_what_the_format_says(tmp_path):
-    path = fixtures.write_est_track(tmp_path / "a.ema", np.array([0.0, 0.002]), ["c"],
-                                    np.array([[1.0], [2.0]]), byte_order="10")
+    path = corpus_formats.write_est_track(tmp_path / "a.ema", np.array([0.0, 0.002]), ["c"],
+                                          np.array([[1.0], [2.0]]), byte_order="10")
     payload = path.read_bytes().split(b"EST_Header_End\n", 1)[1]
     assert payload[:4] == struct.pack(">f", 0.0)
     assert payload[4:8] == struct.pack(">f", 1.0)       # break flag: frame present
@@ -42,13 +43,13 @@ def test_est_track_big_endian_bytes_are_what_the_format_says(tmp_path):
 
 
 def test_est_track_truncated_data_is_a_clear_error(tmp_path):
-    path = fixtures.write_est_track(tmp_path / "cut.ema", np.arange(10) / 500.0, ["a", "b"],
-                                    np.zeros((10, 2)), num_frames=12)
+    path = corpus_formats.write_est_track(tmp_path / "cut.ema", np.arange(10) / 500.0, ["a", "b"],
+                                          np.zeros((10, 2)), num_frames=12)
     with pytest.raises(SitoolError, match=r"cut\.ema: truncated.*12 frames"):
         read_est_track(path)
     chopped = tmp_path / "chopped.ema"
-    good = fixtures.write_est_track(tmp_path / "ok.ema", np.arange(10) / 500.0, ["a"],
-                                    np.zeros((10, 1)))
+    good = corpus_formats.write_est_track(tmp_path / "ok.ema", np.arange(10) / 500.0, ["a"],
+                                          np.zeros((10, 1)))
     chopped.write_bytes(good.read_bytes()[:-5])
     with pytest.raises(SitoolError, match="truncated"):
         read_est_track(chopped)
@@ -72,8 +73,8 @@ def test_est_track_bad_headers(tmp_path):
 
 def test_est_track_break_frames_are_missing(tmp_path):
     present = np.array([1, 0, 1])
-    path = fixtures.write_est_track(tmp_path / "b.ema", np.arange(3) / 200.0, ["a"],
-                                    np.array([[1.0], [2.0], [3.0]]), present=present)
+    path = corpus_formats.write_est_track(tmp_path / "b.ema", np.arange(3) / 200.0, ["a"],
+                                          np.array([[1.0], [2.0], [3.0]]), present=present)
     track = read_est_track(path)
     assert np.isnan(track.data[1, 0]) and track.data[2, 0] == 3.0
     assert track.present.tolist() == [True, False, True]
@@ -82,13 +83,13 @@ def test_est_track_break_frames_are_missing(tmp_path):
 # ------------------------------------------------------------------------------ MOCHA
 
 def test_mocha_reader_units_rate_labels(tmp_path):
-    root = fixtures.make_mocha_corpus(tmp_path / "mocha", utts_per_speaker=2)
+    root = corpus_formats.make_mocha_corpus(tmp_path / "mocha", utts_per_speaker=2)
     refs = mocha.find(root)
     assert [r.utt for r in refs] == ["fsew0_001", "fsew0_002", "msak0_001", "msak0_002"]
     assert {r.speaker for r in refs} == {"fsew0", "msak0"}
     rec = mocha.load(refs[0])
     assert rec.rate == pytest.approx(500.0, rel=1e-4)
-    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    truth = corpus_formats.fake_articulation(rec.times, seed=0 + 1)
     # files hold 1/100 mm with x mirrored; the reader gives mm in the file's own axes
     np.testing.assert_allclose(rec.sensors["UL"][:, 0], -truth["UL"][:, 0], atol=1e-3)
     np.testing.assert_allclose(rec.sensors["TD"][:, 1], truth["TD"][:, 1], atol=1e-3)
@@ -100,11 +101,11 @@ def test_mocha_reader_units_rate_labels(tmp_path):
 
 def test_mocha_headerless_ascii_ema_variant_is_read_and_named(tmp_path, caplog):
     # issue 13 item 13: .ema files circulating without the EST header, as an ASCII body
-    est = mocha.load(mocha.find(fixtures.make_mocha_corpus(tmp_path / "est",
-                                                           speakers=("fsew0",),
-                                                           utts_per_speaker=1))[0])
-    root = fixtures.make_mocha_corpus(tmp_path / "ascii", speakers=("fsew0",),
-                                      utts_per_speaker=2, ema_format="ascii")
+    est = mocha.load(mocha.find(corpus_formats.make_mocha_corpus(tmp_path / "est",
+                                                                 speakers=("fsew0",),
+                                                                 utts_per_speaker=1))[0])
+    root = corpus_formats.make_mocha_corpus(tmp_path / "ascii", speakers=("fsew0",),
+                                            utts_per_speaker=2, ema_format="ascii")
     caplog.set_level("INFO")
     refs = mocha.find(root)
     assert "2 headerless ASCII" in caplog.text
@@ -123,11 +124,11 @@ def test_mocha_headerless_ascii_ema_variant_is_read_and_named(tmp_path, caplog):
 
 def test_mocha_unknown_channel_name_is_an_error_naming_it(tmp_path):
     times = np.arange(50) / 500.0
-    channels = [c.replace("tt_x", "tip_x") for c in fixtures.MOCHA_CHANNELS]
-    values = fixtures.mocha_frame(fixtures.fake_articulation(times))
+    channels = [c.replace("tt_x", "tip_x") for c in corpus_formats.MOCHA_CHANNELS]
+    values = corpus_formats.mocha_frame(corpus_formats.fake_articulation(times))
     folder = tmp_path / "fsew0_v1.1"
-    fixtures.write_est_track(folder / "fsew0_001.ema", times, channels, values)
-    fixtures.write_audio(folder / "fsew0_001.wav", fixtures.fake_audio(0.1))
+    corpus_formats.write_est_track(folder / "fsew0_001.ema", times, channels, values)
+    corpus_formats.write_audio(folder / "fsew0_001.wav", corpus_formats.fake_audio(0.1))
     ref = mocha.find(tmp_path)[0]
     with pytest.raises(SitoolError, match=r"fsew0_001\.ema: no channel 'tt_x'.*tip_x"):
         mocha.load(ref)
@@ -143,12 +144,12 @@ def test_corpus_root_without_the_corpus_files(tmp_path):
 # ------------------------------------------------------------------------------ mngu0
 
 def test_mngu0_reader_midsagittal_channels_and_xwaves_labels(tmp_path):
-    root = fixtures.make_mngu0_corpus(tmp_path / "mngu0", utts=2, byte_order="01")
+    root = corpus_formats.make_mngu0_corpus(tmp_path / "mngu0", utts=2, byte_order="01")
     refs = mngu0.find(root)
     assert [r.utt for r in refs] == ["mngu0_s1_0001", "mngu0_s1_0002"]
     rec = mngu0.load(refs[1])
     assert rec.speaker == "mngu0" and rec.rate == pytest.approx(200.0, rel=1e-4)
-    truth = fixtures.fake_articulation(rec.times, seed=2)
+    truth = corpus_formats.fake_articulation(rec.times, seed=2)
     for name in ("UL", "LL", "TT", "TD", "JAW"):
         np.testing.assert_allclose(rec.sensors[name], truth[name], atol=1e-4)
     starts = [round(s.start, 2) for s in rec.phones]
@@ -166,15 +167,15 @@ def test_label_files_with_bad_times(tmp_path):
 # ------------------------------------------------------------------------------ HPRC
 
 def test_hprc_reader_struct_array_audio_sensors_labels(tmp_path):
-    root = fixtures.make_hprc_corpus(tmp_path / "hprc", speakers=("F01", "M01"),
-                                     utts_per_speaker=1)
+    root = corpus_formats.make_hprc_corpus(tmp_path / "hprc", speakers=("F01", "M01"),
+                                           utts_per_speaker=1)
     refs = hprc.find(root)                      # the palate file is not an utterance
     assert [r.utt for r in refs] == ["F01_B01_S01_R01_N", "M01_B01_S01_R01_N"]
     rec = hprc.load(refs[0])
     assert rec.rate == pytest.approx(100.0)
     signal, rate = rec.audio
     assert rate == 44100 and signal.shape == (44100,)
-    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    truth = corpus_formats.fake_articulation(rec.times, seed=0 + 1)
     np.testing.assert_allclose(rec.sensors["TD"], truth["TD"], atol=1e-9)   # TR = dorsum
     np.testing.assert_allclose(rec.sensors["TM"], truth["TM"], atol=1e-9)   # TB = blade
     assert rec.text == "the birch canoe slid"
@@ -182,16 +183,17 @@ def test_hprc_reader_struct_array_audio_sensors_labels(tmp_path):
         ("sil", 0.0, 0.2), ("DH", 0.2, 0.45), ("AH0", 0.45, 0.8)]
     palates = hprc.palates(root, ["F01", "M01"])
     assert set(palates) == {"F01"}
-    np.testing.assert_allclose(palates["F01"], fixtures.PALATE)
+    np.testing.assert_allclose(palates["F01"], corpus_formats.PALATE)
 
 
 def test_hprc_without_audio_element_is_a_clear_error(tmp_path):
     from scipy.io import savemat
 
     times = np.arange(50) / 100.0
-    struct = fixtures.hprc_struct(fixtures.fake_articulation(times), np.zeros(100), 44100,
-                                  "x", elements=[e for e in fixtures.HPRC_ELEMENTS
-                                                 if e != "AUDIO"])
+    struct = corpus_formats.hprc_struct(corpus_formats.fake_articulation(times), np.zeros(100),
+                                        44100, "x",
+                                        elements=[e for e in corpus_formats.HPRC_ELEMENTS
+                                                  if e != "AUDIO"])
     folder = tmp_path / "F01" / "data"
     folder.mkdir(parents=True)
     savemat(folder / "F01_B01_S01_R01_N.mat", {"F01_B01_S01_R01_N": struct})
@@ -207,8 +209,8 @@ def test_hprc_without_audio_element_is_a_clear_error(tmp_path):
 
 @pytest.mark.parametrize("jaw_name", ["JW", "JAW"])
 def test_usctimit_reader_sensors_by_name_audio_and_trans(tmp_path, jaw_name):
-    root = fixtures.make_usctimit_corpus(tmp_path / "usc", speakers=("F1", "M3"),
-                                         utts_per_speaker=1, jaw_name=jaw_name)
+    root = corpus_formats.make_usctimit_corpus(tmp_path / "usc", speakers=("F1", "M3"),
+                                               utts_per_speaker=1, jaw_name=jaw_name)
     refs = usctimit.find(root)
     assert [(r.utt, r.speaker) for r in refs] == [("usctimit_ema_f1_001_005", "F1"),
                                                   ("usctimit_ema_m3_001_005", "M3")]
@@ -217,7 +219,7 @@ def test_usctimit_reader_sensors_by_name_audio_and_trans(tmp_path, jaw_name):
     assert rec.rate == pytest.approx(100.0)
     signal, rate = rec.audio                    # the .mat's own AUDIO element, 20 kHz
     assert rate == 20000 and signal.shape == (20000,)
-    truth = fixtures.fake_articulation(rec.times, seed=0 + 1)
+    truth = corpus_formats.fake_articulation(rec.times, seed=0 + 1)
     # columns 0 (front-back, pointing backwards in the file) and 1 (up); corpus axes kept
     np.testing.assert_allclose(rec.sensors["TD"][:, 0], -truth["TD"][:, 0], atol=1e-9)
     np.testing.assert_allclose(rec.sensors["TD"][:, 1], truth["TD"][:, 1], atol=1e-9)
@@ -232,20 +234,20 @@ def test_usctimit_audio_from_wav_and_bad_files(tmp_path, caplog):
     from scipy.io import savemat
 
     times = np.arange(60) / 100.0
-    sensors = fixtures.fake_articulation(times)
+    sensors = corpus_formats.fake_articulation(times)
     for sub in ("mat", "wav", "trans"):
         (tmp_path / "F5" / sub).mkdir(parents=True)
     no_audio = "usctimit_ema_f5_001_005"       # no AUDIO element: the wav/ file is used
     savemat(tmp_path / "F5/mat" / f"{no_audio}.mat",
-            {no_audio: fixtures.usctimit_struct(sensors, None, 20000)})
-    write_audio(tmp_path / "F5/wav" / f"{no_audio}.wav", fixtures.fake_audio(0.6))
+            {no_audio: corpus_formats.usctimit_struct(sensors, None, 20000)})
+    write_audio(tmp_path / "F5/wav" / f"{no_audio}.wav", corpus_formats.fake_audio(0.6))
     (tmp_path / "F5/trans" / f"{no_audio}.trans").write_text(
         "0.0,0.3,sil,,x,1\nnot a label line\n0.3,0.6,t,,x,1\n")
     orphan = "usctimit_ema_f5_006_010"          # neither AUDIO nor a wav
     savemat(tmp_path / "F5/mat" / f"{orphan}.mat",
-            {orphan: fixtures.usctimit_struct(sensors, None, 20000)})
+            {orphan: corpus_formats.usctimit_struct(sensors, None, 20000)})
     no_tongue = "usctimit_ema_f5_011_015"       # a sensor is missing
-    savemat(tmp_path / "F5/mat" / f"{no_tongue}.mat", {no_tongue: fixtures.usctimit_struct(
+    savemat(tmp_path / "F5/mat" / f"{no_tongue}.mat", {no_tongue: corpus_formats.usctimit_struct(
         sensors, np.zeros(100), 20000, elements=("AUDIO", "UL", "LL", "JW", "TB", "TT"))})
     ok, orphan_ref, no_tongue_ref = usctimit.find(tmp_path)
     rec = usctimit.load(ok)
@@ -261,28 +263,28 @@ def test_usctimit_audio_from_wav_and_bad_files(tmp_path, caplog):
 # ------------------------------------------------------------------------------ XRMB
 
 def test_xrmb_reader_units_sentinel_and_palate(tmp_path):
-    root = fixtures.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11",), utts_per_speaker=1,
-                                     missing={"T1": slice(5, 8)})
+    root = corpus_formats.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11",),
+                                           utts_per_speaker=1, missing={"T1": slice(5, 8)})
     (ref,) = xrmb.find(root)
     assert (ref.utt, ref.speaker) == ("jw11_tp001", "jw11")
     rec = xrmb.load(ref)
     assert rec.rate == pytest.approx(145.6, rel=1e-3)
-    truth = fixtures.fake_articulation(np.arange(145) / 145.6, seed=1)
+    truth = corpus_formats.fake_articulation(np.arange(145) / 145.6, seed=1)
     np.testing.assert_allclose(rec.sensors["UL"], truth["UL"], atol=6e-4)     # um -> mm
     assert np.isnan(rec.sensors["TT"][5:8]).all() and np.isfinite(rec.sensors["TT"][8:]).all()
     np.testing.assert_allclose(rec.times[:2], [0.0, round(1e6 / 145.6) * 1e-6])
     palates = xrmb.palates(root, ["jw11"])
-    np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
+    np.testing.assert_allclose(palates["jw11"], corpus_formats.PALATE, atol=6e-4)
 
 
 @pytest.mark.parametrize("palate_name", ["PAL.DAT", "{spk}_pal.dat", "{spk}_PAL.DAT"])
 def test_xrmb_palate_file_names_and_a_warning_when_none(tmp_path, caplog, palate_name):
     # issue 13 item 14: public copies name the traces <spk>_pal.dat / <spk>_pha.dat
-    root = fixtures.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11", "jw12"),
-                                     utts_per_speaker=1, palate_name=palate_name)
+    root = corpus_formats.make_xrmb_corpus(tmp_path / "xrmb", speakers=("jw11", "jw12"),
+                                           utts_per_speaker=1, palate_name=palate_name)
     palates = xrmb.palates(root, ["jw11", "jw12"])
     assert set(palates) == {"jw11"}                        # the pharynx trace is not taken
-    np.testing.assert_allclose(palates["jw11"], fixtures.PALATE, atol=6e-4)
+    np.testing.assert_allclose(palates["jw11"], corpus_formats.PALATE, atol=6e-4)
     (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
     assert "no palate trace for speaker jw12" in warning.getMessage()
     assert "TTCD and TBCD by tens of mm" in warning.getMessage()
@@ -290,7 +292,7 @@ def test_xrmb_palate_file_names_and_a_warning_when_none(tmp_path, caplog, palate
 
 def test_xrmb_malformed_row(tmp_path):
     (tmp_path / "jw11_tp001.txy").write_text("0 1 2\n")
-    fixtures.write_audio(tmp_path / "jw11_tp001.wav", fixtures.fake_audio(0.1))
+    corpus_formats.write_audio(tmp_path / "jw11_tp001.wav", corpus_formats.fake_audio(0.1))
     with pytest.raises(SitoolError, match=r"jw11_tp001\.txy:1: expected 17 numbers"):
         xrmb.load(xrmb.find(tmp_path)[0])
 
@@ -298,21 +300,22 @@ def test_xrmb_malformed_row(tmp_path):
 # ------------------------------------------------------------------------------ generic
 
 def test_generic_reader_columns_rate_speakers_text(tmp_path):
-    root = fixtures.make_generic_corpus(tmp_path / "g", speakers=("s1", "s2"), utts_per_speaker=1)
+    root = corpus_formats.make_generic_corpus(tmp_path / "g", speakers=("s1", "s2"),
+                                              utts_per_speaker=1)
     reader = generic.make_reader(root)
     refs = reader.find(root)
     assert [(r.utt, r.speaker) for r in refs] == [("s1_u01", "s1"), ("s2_u01", "s2")]
     rec = reader.load(refs[0])
     assert rec.column_names == ["jaw_open", "lip_gap", "tip_height", "dorsum_height"]
     assert rec.column_units == ["mm"] * 4 and rec.rate == pytest.approx(200.0)
-    truth = fixtures.fake_articulation(rec.times, seed=1)
+    truth = corpus_formats.fake_articulation(rec.times, seed=1)
     np.testing.assert_allclose(rec.columns[:, 1], truth["UL"][:, 1] - truth["LL"][:, 1],
                                atol=1e-4)
     assert rec.text.startswith("the birch canoe")
 
 
 def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
-    root = fixtures.make_generic_corpus(tmp_path / "g", speakers=("s1",), utts_per_speaker=1)
+    root = corpus_formats.make_generic_corpus(tmp_path / "g", speakers=("s1",), utts_per_speaker=1)
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\nspeaker_patern: x\n")
     with pytest.raises(SitoolError, match="did you mean 'speaker_pattern'"):
         generic.make_reader(root)
@@ -337,8 +340,8 @@ def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
 def test_carstens_pos_layouts_channels_and_axes(tmp_path, caplog, layout, rate):
     from sitool.corpora import carstens
 
-    root = fixtures.make_carstens_corpus(tmp_path / "c", layout=layout, speakers=("S01", "S02"),
-                                         utts_per_speaker=1)
+    root = corpus_formats.make_carstens_corpus(tmp_path / "c", layout=layout,
+                                               speakers=("S01", "S02"), utts_per_speaker=1)
     caplog.set_level("INFO")
     reader = carstens.make_reader(root)
     refs = reader.find(root)
@@ -348,7 +351,7 @@ def test_carstens_pos_layouts_channels_and_axes(tmp_path, caplog, layout, rate):
     assert pos.data.shape[1:] == ({"ag501": 16, "ag500": 12}[layout], 7)
     rec = reader.load(refs[0])
     assert rec.rate == pytest.approx(rate)
-    truth = fixtures.fake_articulation(rec.times, seed=1)
+    truth = corpus_formats.fake_articulation(rec.times, seed=1)
     for name in ("UL", "LL", "JAW", "TT", "TM", "TD"):           # (x, z); x points backwards
         np.testing.assert_allclose(rec.sensors[name][:, 0], -truth[name][:, 0], atol=1e-4)
         np.testing.assert_allclose(rec.sensors[name][:, 1], truth[name][:, 1], atol=1e-4)
@@ -358,7 +361,7 @@ def test_carstens_pos_layouts_channels_and_axes(tmp_path, caplog, layout, rate):
 
 def test_carstens_ag501_bytes_are_what_the_format_says(tmp_path):
     samples = np.arange(2 * 16 * 7, dtype=np.float32).reshape(2, 16, 7)
-    path = fixtures.write_pos(tmp_path / "a.pos", samples, "ag501", 250.0)
+    path = corpus_formats.write_pos(tmp_path / "a.pos", samples, "ag501", 250.0)
     blob = path.read_bytes()
     assert blob.startswith(b"AG50xDATA_V003\n00004096\nNumberOfChannels=16\n")
     assert len(blob) == 4096 + 2 * 16 * 7 * 4
@@ -368,7 +371,8 @@ def test_carstens_ag501_bytes_are_what_the_format_says(tmp_path):
 def test_carstens_bad_files_and_config(tmp_path):
     from sitool.corpora import carstens
 
-    root = fixtures.make_carstens_corpus(tmp_path / "c", speakers=("S01",), utts_per_speaker=2)
+    root = corpus_formats.make_carstens_corpus(tmp_path / "c", speakers=("S01",),
+                                               utts_per_speaker=2)
     reader = carstens.make_reader(root)
     first, second = reader.find(root)
     pos = first.paths["pos"]
@@ -382,8 +386,8 @@ def test_carstens_bad_files_and_config(tmp_path):
     with pytest.raises(SitoolError, match="not an AG501 file either"):
         reader.load(second)
     (root / "carstens.yaml").write_text("sensors: {UL: 20, LL: 6, TT: 1, TD: 3}\n")
-    fixtures.write_pos(pos, fixtures.carstens_samples(
-        fixtures.fake_articulation(np.arange(50) / 250.0), 16))
+    corpus_formats.write_pos(pos, corpus_formats.carstens_samples(
+        corpus_formats.fake_articulation(np.arange(50) / 250.0), 16))
     with pytest.raises(SitoolError, match=r"carstens\.yaml: sensors\.UL is channel 20 but .* "
                                           "has 16 channels"):
         carstens.make_reader(root).load(first)

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from sitool.corpora import fixtures
 from sitool.datadir import DataDir
+from sitool.testing import corpus_formats
 from sitool.training.config import load_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["xrmb", "hprc", "mocha", "mngu0", "usctimit", "carstens", "TEMPLATE"]
 HOOKS = ["corpus.sh", "data.sh", "noise.sh"]
-MAKERS = {"xrmb": fixtures.make_xrmb_corpus, "hprc": fixtures.make_hprc_corpus,
-          "mocha": fixtures.make_mocha_corpus, "mngu0": fixtures.make_mngu0_corpus,
-          "usctimit": fixtures.make_usctimit_corpus, "carstens": fixtures.make_carstens_corpus,
-          "TEMPLATE": fixtures.make_generic_corpus}
+MAKERS = {"xrmb": corpus_formats.make_xrmb_corpus, "hprc": corpus_formats.make_hprc_corpus,
+          "mocha": corpus_formats.make_mocha_corpus, "mngu0": corpus_formats.make_mngu0_corpus,
+          "usctimit": corpus_formats.make_usctimit_corpus,
+          "carstens": corpus_formats.make_carstens_corpus,
+          "TEMPLATE": corpus_formats.make_generic_corpus}
 
 
 @pytest.mark.parametrize("name", RECIPES)
@@ -69,7 +70,7 @@ def test_stage0_finds_the_corpus_or_says_how_to_get_it(tmp_path, name):
 
 def test_stage1_hook_prepares_the_corpus_through_run_sh(tmp_path):
     recipe = copy_recipe("mngu0", tmp_path / "recipe")
-    corpus = fixtures.make_mngu0_corpus(tmp_path / "corpus", utts=10)
+    corpus = corpus_formats.make_mngu0_corpus(tmp_path / "corpus", utts=10)
     result = run_sh(recipe, "--corpus", str(corpus), "--stage", "1", "--stop-stage", "1")
     assert result.returncode == 0, result.stderr
     assert [len(DataDir(recipe / "data" / s).utts) for s in ("train", "dev", "test")] == [8, 1, 1]
@@ -100,8 +101,8 @@ def test_recipe_help_shows_its_own_defaults_and_corpus_meaning(name):
 
 def test_carstens_recipe_stage1_prepares_ag500_recordings(tmp_path):
     recipe = copy_recipe("carstens", tmp_path / "recipe")
-    corpus = fixtures.make_carstens_corpus(tmp_path / "corpus", layout="ag500",
-                                           utts_per_speaker=1, seconds=0.8)
+    corpus = corpus_formats.make_carstens_corpus(tmp_path / "corpus", layout="ag500",
+                                                 utts_per_speaker=1, seconds=0.8)
     result = run_sh(recipe, "--corpus", str(corpus), "--stage", "1", "--stop-stage", "1")
     assert result.returncode == 0, result.stderr
     assert [len(DataDir(recipe / "data" / s).utts) for s in ("train", "dev", "test")] == [1, 1, 1]

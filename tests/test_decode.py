@@ -16,9 +16,10 @@ from sitool.errors import SitoolError
 from sitool.inference import load_inverter
 from sitool.io import read_table, read_yaml
 from sitool.models.framerate import frames_for_duration, frames_for_samples
+from sitool.testing.noisy_dirs import make_noisy_copy
+from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
-from sitool.training.fixtures import make_noisy_copy, make_toy_setup, toy_config
 from sitool.training.trainer import train
 
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from sitool.cli import main
 from sitool.errors import SitoolError
 from sitool.models.config import ModelConfig, SEConfig, SIConfig, SSLConfig
-from sitool.testing import make_tiny_ssl_model, make_toy_data_dir, toy_utterance
+from sitool.testing.data_dirs import make_toy_data_dir, toy_utterance
+from sitool.testing.ssl_model import make_tiny_ssl_model
 from sitool.training.config import DataConfig, OptimConfig, TrainConfig
 from sitool.training.trainer import train
 

@@ -14,11 +14,12 @@ from sitool.decode import decode
 from sitool.errors import SitoolError
 from sitool.models.config import FbankConfig
 from sitool.models.fbank import FbankFrontend
-from sitool.scoring.fake_decode import with_correlation, write_decode_dir
 from sitool.scoring.score import score_experiments
+from sitool.testing.decode_dirs import with_correlation, write_decode_dir
+from sitool.testing.noisy_dirs import make_noisy_copy
+from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig, check_config, load_train_config
-from sitool.training.fixtures import make_noisy_copy, make_toy_setup, toy_config
 from sitool.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]

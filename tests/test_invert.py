@@ -7,8 +7,6 @@ is exercised in tests/test_invert_model.py.
 
 import logging
 import sys
-import types
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,52 +14,23 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from sitool.cli import main
 from sitool.audio import resample
+from sitool.cli import main
 from sitool.errors import SitoolError
 from sitool.invert import invert_files, targets_csv
-from sitool.testing import TOY_TARGETS, toy_utterance
-
-
-@dataclass
-class _Result:
-    targets: np.ndarray
-    enhanced: np.ndarray | None
-
-
-class _StandInInverter:
-    """100 frames/s; target k of frame i = (k + 1) * mean |audio| over that 10 ms hop."""
-
-    target_info = TOY_TARGETS
-    has_se = True
-    calls: list = []
-
-    def invert(self, audio):
-        assert audio.dtype == np.float32 and audio.ndim == 1
-        _StandInInverter.calls.append(audio)
-        frames = len(audio) // 160
-        level = np.abs(audio[:frames * 160]).reshape(frames, 160).mean(axis=1)
-        return _Result(np.stack([level * (k + 1) for k in range(3)], axis=1), 0.5 * audio)
-
-    window = 20 * 16000           # chunk window (samples) and batch size of sitool.inference
-    batch_seconds = 60.0
-
-    def invert_batch(self, audios, names=None):
-        return [self.invert(a) for a in audios]
+from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
+from sitool.testing.stand_in_inverter import StandInInverter, hop_levels, stand_in_inference
 
 
 @pytest.fixture
-def stand_in(monkeypatch, tmp_path):
-    module = types.ModuleType("sitool.inference")
+def inverter():
+    """Target k of frame i = (k + 1) * mean |audio| over that 10 ms hop; enhanced = 0.5 x audio."""
+    return StandInInverter(hop_levels, enhance=lambda audio: 0.5 * audio)
 
-    def load_inverter(exp_dir, checkpoint="best", device="cpu", **chunking_and_precision):
-        assert checkpoint in ("best", "last")
-        return _StandInInverter()
 
-    module.load_inverter = load_inverter
-    module.DEFAULT_CHUNK_SECONDS, module.DEFAULT_OVERLAP_SECONDS = 20.0, 4.0
-    monkeypatch.setitem(sys.modules, "sitool.inference", module)
-    _StandInInverter.calls = []
+@pytest.fixture
+def stand_in(monkeypatch, tmp_path, inverter):
+    monkeypatch.setitem(sys.modules, "sitool.inference", stand_in_inference(inverter))
     model = tmp_path / "exp" / "toy"
     model.mkdir(parents=True)
     return model
@@ -74,7 +43,7 @@ def _stereo_44k(path, seconds=1.5):
     return audio
 
 
-def test_invert_stereo_44k(stand_in, tmp_path, caplog):
+def test_invert_stereo_44k(stand_in, inverter, tmp_path, caplog):
     wav = tmp_path / "rec.wav"
     left = _stereo_44k(wav)
     with caplog.at_level(logging.INFO):
@@ -82,7 +51,7 @@ def test_invert_stereo_44k(stand_in, tmp_path, caplog):
     notes = caplog.text
     assert "downmixing 2 channels to mono" in notes and "resampling 44100 Hz -> 16000 Hz" in notes
     (out,) = results
-    audio16 = _StandInInverter.calls[0]
+    audio16 = inverter.calls[0]
     assert len(audio16) == 24000                              # 1.5 s at 16 kHz
     targets = np.load(out.npy)
     assert targets.shape == (150, 3) and targets.dtype == np.float32
@@ -97,9 +66,9 @@ def test_invert_stereo_44k(stand_in, tmp_path, caplog):
     assert out.png.stat().st_size > 10_000
     # finished outputs are reused, --overwrite redoes them
     invert_files([wav], stand_in, tmp_path / "out", plot=True)
-    assert len(_StandInInverter.calls) == 1
+    assert len(inverter.calls) == 1
     invert_files([wav], stand_in, tmp_path / "out", plot=True, overwrite=True)
-    assert len(_StandInInverter.calls) == 2
+    assert len(inverter.calls) == 2
 
 
 def test_targets_csv_format():

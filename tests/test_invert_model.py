@@ -11,14 +11,15 @@ from click.testing import CliRunner
 
 from sitool.cli import main
 from sitool.models.config import ModelConfig, SEConfig, SIConfig, SSLConfig
-from sitool.testing import TOY_TARGETS, make_tiny_ssl_model, toy_utterance
+from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
+from sitool.testing.ssl_model import make_tiny_ssl_model
 from sitool.training.config import DataConfig, OptimConfig, TrainConfig
 from sitool.training.trainer import train
 
 
 @pytest.fixture(scope="module")
 def tiny_joint(tmp_path_factory):
-    from sitool.testing import make_toy_data_dir
+    from sitool.testing.data_dirs import make_toy_data_dir
 
     root = tmp_path_factory.mktemp("tiny_joint")
     toy = make_toy_data_dir(root / "data" / "toy", num_utts=4)
@@ -61,8 +62,8 @@ def test_invert_stereo_44k_with_trained_model(tiny_joint, tmp_path):
 def test_decode_then_score_real_decode_dirs(tiny_joint, tmp_path, monkeypatch):
     """Stage 5 -> stage 6 on real decode dirs: the scorer reads what sitool decode writes."""
     from sitool.decode import decode
-    from sitool.scoring.fake_decode import make_noise_file, make_noisy_data_dir
     from sitool.scoring.score import score_experiments
+    from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
     toy = tiny_joint.parent.parent / "data" / "toy"
     white = make_noise_file(tmp_path / "white.wav", 3.0, seed=1)
@@ -88,7 +89,7 @@ def test_decode_then_score_real_decode_dirs(tiny_joint, tmp_path, monkeypatch):
 def test_recipe_relative_ssl_path_is_found_from_elsewhere(tmp_path, monkeypatch):
     """Recipes train with ``model.ssl.model: exp/ssl_tiny`` (relative to the recipe dir);
     ``sitool invert --model /abs/recipe/exp/TAG`` run from another directory still finds it."""
-    from sitool.testing import make_toy_data_dir
+    from sitool.testing.data_dirs import make_toy_data_dir
     from sitool.training.experiment import locate_ssl_model
 
     recipe = tmp_path / "recipe"

@@ -7,7 +7,7 @@ import pytest
 
 from sitool.errors import SitoolError
 from sitool.invert_outputs import estimate_snr, parse_formats, save_mat
-from sitool.testing import TOY_TARGETS, toy_utterance
+from sitool.testing.data_dirs import TOY_TARGETS, toy_utterance
 
 
 def test_parse_formats():

@@ -13,10 +13,11 @@ import torch
 from sitool.datadir import TargetInfo
 from sitool.inference import Inverter
 from sitool.ssl.sizes import random_wavlm
-from sitool.testing import toy_utterance
+from sitool.testing.data_dirs import toy_utterance
+from sitool.testing.joint_training import (joint_model_around, joint_train_steps,
+                                           synthetic_joint_batch)
 from sitool.training.config import TrainConfig
 from sitool.training.experiment import TrainedModel
-from sitool.training.fixtures import joint_model_around, joint_train_steps, synthetic_joint_batch
 from sitool.training.normalisation import TargetNormaliser
 
 pytestmark = pytest.mark.usefixtures("one_thread")

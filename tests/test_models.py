@@ -18,8 +18,9 @@ from sitool.models.losses import masked_mse, masked_ppmc, masked_variance, ppmc_
 from sitool.models.model import build_model
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
-from sitool.testing import make_tiny_ssl_model, toy_utterance
-from sitool.training.fixtures import TINY_HEADS
+from sitool.testing.data_dirs import toy_utterance
+from sitool.testing.ssl_model import make_tiny_ssl_model
+from sitool.testing.training_setup import TINY_HEADS
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")

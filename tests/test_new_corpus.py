@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sitool.corpora.fixtures import make_generic_corpus
 from sitool.datadir import DataDir
-from sitool.testing import make_tiny_ssl_model
+from sitool.testing.corpus_formats import make_generic_corpus
+from sitool.testing.ssl_model import make_tiny_ssl_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OWN_COLUMNS = ["jaw_open", "lip_gap", "tip_height", "dorsum_height"]

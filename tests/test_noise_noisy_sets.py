@@ -17,7 +17,7 @@ from sitool.noise.readers import read_synth
 from sitool.noise.snr import measure_snr
 from sitool.noise.sources import SPLITS, prepare_noise_dirs, read_noise_dir
 from sitool.noise.synth import split_talkers, synth_noise
-from sitool.testing import make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
 from sitool.validate import validate_data_dir
 
 RATE = 16000

@@ -12,7 +12,7 @@ from sitool.errors import SitoolError
 from sitool.noise import tts
 from sitool.noise.snr import active_speech_level
 from sitool.noise.synth import read_synth_manifest, synth_noise
-from sitool.testing import make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
 
 needs_espeak = pytest.mark.skipif(shutil.which(tts.ESPEAK) is None,
                                   reason="espeak-ng not installed (apt-get install espeak-ng)")

@@ -7,9 +7,9 @@ import torch
 from sitool.config import from_dict
 from sitool.errors import SitoolError
 from sitool.precision import resolve_precision
+from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
-from sitool.training.fixtures import make_toy_setup, toy_config
 from sitool.training.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")

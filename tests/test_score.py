@@ -21,9 +21,10 @@ from sitool.mixture import materialise_components
 from sitool.scoring import aggregate, utt_scores
 from sitool.scoring.aggregate import Filters
 from sitool.scoring.decodes import DecodeDir, model_names, split_seed
-from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir, make_tv_data_dir,
-                                        with_correlation, write_decode_dir)
 from sitool.scoring.score import load_si_scores, resolve_decodes, score_experiments
+from sitool.testing.data_dirs import make_tv_data_dir
+from sitool.testing.decode_dirs import with_correlation, write_decode_dir
+from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
 INF = math.inf
 # PPMC each experiment's predictions have, per (category, SNR): every target, every utterance.

@@ -9,8 +9,8 @@ import pytest
 from sitool.errors import SitoolError
 from sitool.scoring import metrics
 from sitool.scoring.aggregate import relative_improvement
-from sitool.scoring.fake_decode import with_correlation
-from sitool.testing import toy_utterance
+from sitool.testing.data_dirs import toy_utterance
+from sitool.testing.decode_dirs import with_correlation
 
 
 def test_ppmc_and_rmse_hand_computed():

@@ -14,9 +14,10 @@ from sitool.cli import main
 from sitool.datadir import DataDir
 from sitool.scoring import paired
 from sitool.scoring.aggregate import KEYS, headline_targets, pool_types
-from sitool.scoring.fake_decode import (make_noise_file, make_noisy_data_dir, make_tv_data_dir,
-                                        with_correlation, write_decode_dir)
 from sitool.scoring.score import load_si_scores, resolve_decodes, score_all
+from sitool.testing.data_dirs import make_tv_data_dir
+from sitool.testing.decode_dirs import with_correlation, write_decode_dir
+from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
 N_CLEAN = 16
 GAIN = 0.20      # planted relative gain of "better" over "base"

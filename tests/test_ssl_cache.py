@@ -16,7 +16,8 @@ from sitool.ssl.cache_layout import model_tag
 from sitool.ssl.cache_reader import SSLCache
 from sitool.ssl.cache_writer import cache_ssl, parse_layers, plan_shards
 from sitool.ssl.encoder import load_ssl_encoder
-from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.testing.ssl_model import make_tiny_ssl_model
 
 # 3 toy utterances of 1.0-1.6 s; shard_seconds=1.7 puts each in its own shard.
 SHARD_SECONDS = 1.7

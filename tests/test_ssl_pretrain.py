@@ -17,7 +17,8 @@ from sitool.ssl.encoder import load_ssl_encoder
 from sitool.ssl.pretrain import (PretrainConfig, frames_for, mfcc_features, pretrain_ssl,
                                  span_mask)
 from sitool.ssl.probe import format_probe, probe_ssl
-from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.testing.ssl_model import make_tiny_ssl_model
 
 CONF = "conf/pretrain_ssl.yaml"
 TINY = ["model.hidden_size=32", "model.num_layers=2", "model.num_heads=2",

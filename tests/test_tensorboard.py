@@ -4,7 +4,8 @@ epoch, equal to the training history."""
 import pytest
 
 from sitool.models.config import ModelConfig, SIConfig, SSLConfig
-from sitool.testing import make_tiny_ssl_model, make_toy_data_dir
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.testing.ssl_model import make_tiny_ssl_model
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import DataConfig, LoggingConfig, OptimConfig, TrainConfig
 from sitool.training.trainer import train

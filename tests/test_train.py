@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from sitool.cli import main
 from sitool.config import from_dict
 from sitool.errors import SitoolError
+from sitool.testing.noisy_dirs import make_noisy_copy
+from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig, default_exp_dir, load_train_config
-from sitool.training.fixtures import make_noisy_copy, make_toy_setup, toy_config
 from sitool.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]

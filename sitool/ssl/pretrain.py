@@ -58,7 +58,7 @@ VALID_MASKS = 4    # validation: every utterance is scored under this many (fixe
 
 
 @dataclass
-class ModelConfig:
+class PretrainModelConfig:
     arch: Literal["wavlm", "hubert"] = "wavlm"
     hidden_size: int = 192
     num_layers: int = 4
@@ -88,7 +88,7 @@ class MaskConfig:
 
 
 @dataclass
-class TrainConfig:
+class PretrainTrainConfig:
     steps: int = 700
     max_minutes: float = 10.0
     valid_fraction: float = 0.1
@@ -103,18 +103,19 @@ class TrainConfig:
 
 @dataclass
 class PretrainConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: PretrainModelConfig = field(default_factory=PretrainModelConfig)
     clusters: ClusterConfig = field(default_factory=ClusterConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: PretrainTrainConfig = field(default_factory=PretrainTrainConfig)
 
 
 # --------------------------------------------------------------------------- model
 
 
-def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
-    """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
-    from transformers import HubertConfig, HubertModel, WavLMConfig, WavLMModel
+def transformers_config(config: PretrainModelConfig):
+    """The transformers config (``WavLMConfig`` or ``HubertConfig``) of a model of the
+    configured size: a layer-norm conv feature encoder at 50 frames/s and a pre-LN transformer."""
+    from transformers import HubertConfig, WavLMConfig
 
     if config.hidden_size % config.num_heads:
         raise SitoolError(f"model.hidden_size ({config.hidden_size}) must be divisible by "
@@ -138,22 +139,38 @@ def build_model(config: ModelConfig, seed: int = 0) -> nn.Module:
         # SpecAugment defaults as in the hub checkpoints (only active when fine-tuning).
         mask_time_prob=0.05, mask_time_length=10,
     )
-    torch.manual_seed(seed)
     if config.arch == "wavlm":
-        return WavLMModel(WavLMConfig(num_buckets=160, max_bucket_distance=400, **common))
-    return HubertModel(HubertConfig(**common))
+        return WavLMConfig(num_buckets=160, max_bucket_distance=400, **common)
+    return HubertConfig(**common)
+
+
+def random_model(hf_config, seed: int = 0) -> nn.Module:
+    """A WavLM or HuBERT model of the transformers config ``hf_config``, randomly initialised
+    after seeding torch with ``seed``."""
+    from transformers import HubertModel, WavLMModel
+
+    torch.manual_seed(seed)
+    return (WavLMModel if hf_config.model_type == "wavlm" else HubertModel)(hf_config)
+
+
+def build_pretrain_model(config: PretrainModelConfig, seed: int = 0) -> nn.Module:
+    """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
+    return random_model(transformers_config(config), seed)
 
 
 def save_hf_model(model: nn.Module, out: Path) -> None:
     """Write ``model`` in HF format into ``out`` (weights and feature-extractor config first,
-    ``config.json`` last, each by rename), so a half-written dir never looks finished."""
+    ``config.json`` last, each by rename), so a half-written dir never looks finished. The
+    feature extractor asks for an attention mask when the conv encoder is layer-normalised,
+    as the hub's Large models' do (the group-norm Base models' do not)."""
     from transformers import Wav2Vec2FeatureExtractor
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".save.") as tmp:
         model.save_pretrained(tmp)
-        Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
-                                 do_normalize=True, return_attention_mask=True).save_pretrained(tmp)
+        Wav2Vec2FeatureExtractor(
+            feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
+            return_attention_mask=model.config.feat_extract_norm == "layer").save_pretrained(tmp)
         names = sorted(os.listdir(tmp), key=lambda n: n == "config.json")
         for name in names:
             os.replace(Path(tmp) / name, out / name)
@@ -418,7 +435,7 @@ def _prepare_targets(audio: list[tuple[str, np.ndarray]], config: PretrainConfig
     return utts, centroids
 
 
-def _split_valid(utts: list[Utterance], config: TrainConfig
+def _split_valid(utts: list[Utterance], config: PretrainTrainConfig
                  ) -> tuple[list[Utterance], list[Utterance]]:
     """(train, valid): a seeded random ``valid_fraction`` of the utterances (at least one)."""
     n_valid = max(1, int(round(config.valid_fraction * len(utts))))
@@ -493,7 +510,8 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     num_clusters = len(centroids)
     train, valid = _split_valid(utts, train_cfg)
 
-    predictor = MaskedPredictor(build_model(config.model, seed=train_cfg.seed), num_clusters)
+    predictor = MaskedPredictor(build_pretrain_model(config.model, seed=train_cfg.seed),
+                                num_clusters)
     optimizer = torch.optim.AdamW(predictor.parameters(), lr=train_cfg.lr,
                                   weight_decay=train_cfg.weight_decay)
     crop_samples = int(train_cfg.crop_seconds * SAMPLE_RATE)

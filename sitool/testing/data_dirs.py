@@ -1,4 +1,4 @@
-"""Small fixtures the test suite and benchmarks build on: tiny data dirs written on the fly.
+"""Clean data dirs written on the fly: toy utterances with 3 targets, or with the nine TVs.
 
 These are real data dirs in the contract's format (audio files, target .npy files), only
 small and made from simple signals, so every stage can be exercised in seconds.
@@ -84,42 +84,30 @@ def make_toy_data_dir(out: str | os.PathLike, num_utts: int = 4, num_speakers: i
     return write_media_data_dir(out, utterances, TOY_TARGETS)
 
 
-def make_tiny_ssl_model(out: str | os.PathLike, arch: str = "wavlm", hidden: int = 32,
-                        layers: int = 2, conv_dim: int = 16, seed: int = 0,
-                        feat_extract_norm: str = "group") -> Path:
-    """Write a tiny randomly initialised SSL model dir (``save_pretrained`` format).
+TV_TARGETS = TargetInfo(
+    names=["LA", "LP", "TTCL", "TTCD", "TBCL", "TBCD", "VEL", "F0", "voicing"],
+    units=["mm", "mm", "deg", "mm", "deg", "mm", "cm2", "Hz", "1"],
+    frame_rate=100.0,
+)
 
-    ``arch`` is ``wavlm`` or ``hubert``. The conv feature encoder keeps the standard 7 layers
-    (kernels 10,3,3,3,3,2,2; strides 5,2,2,2,2,2,2 → 320 samples, 50 frames/s at 16 kHz) with
-    ``conv_dim`` channels each; the transformer has ``layers`` layers of width ``hidden``.
-    The dir also holds a ``Wav2Vec2FeatureExtractor`` config (``do_normalize=True``), so
-    ``load_ssl_encoder(out)`` loads it offline like a hub model. Returns ``out``.
+
+def make_tv_data_dir(out: str | os.PathLike, num_utts: int = 3, seed: int = 0,
+                     constant_voicing: Sequence[int] = (0,)) -> Path:
+    """A clean data dir with the six TVs plus VEL, F0 and voicing (toy audio, smooth tracks).
+
+    The voicing track of the utterances whose index is in ``constant_voicing`` is constant
+    (all voiced), to exercise the constant-reference rule.
     """
-    import torch
-    from transformers import (HubertConfig, HubertModel, Wav2Vec2FeatureExtractor, WavLMConfig,
-                              WavLMModel)
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()
-    out = Path(out)
-    common = dict(
-        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=2,
-        intermediate_size=2 * hidden, conv_dim=(conv_dim,) * 7,
-        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
-        feat_extract_norm=feat_extract_norm, do_stable_layer_norm=feat_extract_norm == "layer",
-        conv_bias=feat_extract_norm == "layer",
-    )
-    if arch == "wavlm":
-        config, model_cls = WavLMConfig(num_buckets=32, max_bucket_distance=200, **common), WavLMModel
-    elif arch == "hubert":
-        config, model_cls = HubertConfig(**common), HubertModel
-    else:
-        raise ValueError(f"arch must be 'wavlm' or 'hubert', got {arch!r}")
-    torch.manual_seed(seed)
-    model = model_cls(config).eval()
-    model.save_pretrained(out)
-    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=SAMPLE_RATE,
-                                         padding_value=0.0, do_normalize=True,
-                                         return_attention_mask=feat_extract_norm == "layer")
-    extractor.save_pretrained(out)
-    return out
+    rng = np.random.default_rng(seed)
+    utterances = []
+    for i in range(num_utts):
+        audio, base = toy_utterance(rng, float(rng.uniform(1.0, 1.4)))
+        frames = len(base)
+        t = np.arange(frames) / 100.0
+        cols = [base[:, 0], base[:, 1], 40 + 10 * base[:, 2], base[:, 2] - 3,
+                100 + 5 * np.sin(2 * np.pi * 1.3 * t + i), 2 * np.cos(2 * np.pi * 0.8 * t + i),
+                0.5 + 0.5 * np.sin(2 * np.pi * 2.1 * t), 120 + 20 * np.sin(2 * np.pi * 0.7 * t),
+                np.ones(frames) if i in constant_voicing else (np.sin(2 * np.pi * 1.7 * t) > 0)]
+        targets = np.stack(cols, axis=1).astype(np.float32)
+        utterances.append((f"spk{i % 2}_{i:03d}", f"spk{i % 2}", audio, targets))
+    return write_media_data_dir(out, utterances, TV_TARGETS)
