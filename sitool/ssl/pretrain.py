@@ -447,6 +447,19 @@ def _split_valid(utts: list[Utterance], config: PretrainTrainConfig
             [u for i, u in enumerate(utts) if i in valid_idx])
 
 
+def pretraining_update(predictor: MaskedPredictor, optimizer, pieces, config: PretrainConfig,
+                       rng: np.random.Generator) -> tuple[torch.Tensor, int, int]:
+    """One optimizer update on a batch of ``(crop, labels)`` pieces (forward, masked-prediction
+    loss, backward, gradient clipping, step); returns the loss and the number of masked frames
+    and of those predicted correctly. The learning-rate schedule is the caller's."""
+    loss, n, c, _ = _step(predictor, pieces, config.mask, rng)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(predictor.parameters(), config.train.grad_clip)
+    optimizer.step()
+    return loss, n, c
+
+
 def _train_epoch(predictor: MaskedPredictor, optimizer, scheduler, train: list[Utterance],
                  config: PretrainConfig, epoch: int, max_steps: int, desc: str,
                  progress: bool) -> tuple[float, float]:
@@ -462,11 +475,8 @@ def _train_epoch(predictor: MaskedPredictor, optimizer, scheduler, train: list[U
     predictor.train()
     bar = tqdm(batches, desc=desc, unit="batch", disable=not progress, leave=False)
     for batch in bar:
-        loss, n, c, _ = _step(predictor, [pieces[i] for i in batch], config.mask, rng)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(predictor.parameters(), train_cfg.grad_clip)
-        optimizer.step()
+        loss, n, c = pretraining_update(predictor, optimizer, [pieces[i] for i in batch], config,
+                                        rng)
         scheduler.step()
         loss_sum += loss.item() * n
         count += n
