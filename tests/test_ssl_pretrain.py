@@ -171,3 +171,22 @@ def test_probe_fbank_row(tmp_path):
     assert result.exit_code == 0, result.output
     last = result.stdout.splitlines()[-1]
     assert last.startswith("log-mel fbank (±1 frames)") and -1 <= float(last.split()[4]) <= 1
+
+
+def test_source_columns_carry_pitch_and_voicing_on_the_model_frames():
+    """The optional pitch/voicing columns of the cluster features: a 240 Hz harmonic tone
+    reads one octave above 120 Hz where it sounds, periodic there and silent elsewhere."""
+    from sitool.ssl.pretrain import ClusterConfig, source_columns, target_features
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    tone = sum(np.sin(2 * np.pi * 240 * k * t) / k for k in range(1, 6))
+    wav = np.concatenate([np.zeros(rate // 2), 0.1 * tone, np.zeros(rate // 2)]).astype(np.float32)
+    cols = source_columns(wav, weight=2.0)
+    assert cols.shape == (frames_for(len(wav)), 3)
+    voiced = slice(35, 65)                     # 0.7-1.3 s: inside the tone
+    np.testing.assert_allclose(cols[voiced, 0], 2.0 * 1.0, atol=0.05)     # log2(240/120) = 1
+    assert np.all(cols[voiced, 1] > 2.0 * 0.8)                           # periodic
+    assert np.all(cols[:20, 1] < 0.1) and np.all(cols[-20:, 1] < 0.1)     # silence
+    assert target_features(wav, ClusterConfig()).shape[1] == 39
+    assert target_features(wav, ClusterConfig(source_weight=2.0)).shape[1] == 42

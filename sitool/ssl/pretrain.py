@@ -38,6 +38,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from sitool.articulation.source import source_features
 from sitool.audio import SAMPLE_RATE
 from sitool.config import to_dict
 from sitool.datadir import DataDir
@@ -76,6 +77,7 @@ class ClusterConfig:
     num_clusters: int = 50
     num_ceps: int = 13
     deltas: bool = True
+    source_weight: float = 0.0   # > 0: append weight x (log2 F0/120 Hz, periodicity, aperiodicity)
     max_frames: int = 100000
     seed: int = 0
 
@@ -201,6 +203,31 @@ def mfcc_features(wav: np.ndarray, num_ceps: int = 13, deltas: bool = True) -> n
     feats = mfcc[0:2 * frames_for(len(wav)):2].numpy().astype(np.float64)
     feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-5)
     return feats.astype(np.float32)
+
+
+def source_columns(wav: np.ndarray, weight: float) -> np.ndarray:
+    """``weight`` x (log2(F0 / 120 Hz), periodicity, aperiodicity) at the model's 50 frames/s,
+    ``[frames_for(len(wav)), 3]``: the pitch and voicing that MFCCs leave out, on one scale
+    for every speaker (``sitool.articulation.source``, read at the frames' centres)."""
+    frames = frames_for(len(wav))
+    centres = (np.arange(frames) * HOP + FIELD / 2) / SAMPLE_RATE
+    rate = 100.0
+    n_track = int(centres[-1] * rate) + 2 if frames else 1     # covers the last centre
+    track = source_features(wav, SAMPLE_RATE, rate, n_frames=n_track)
+    grid = np.arange(len(track)) / rate
+    f0 = np.interp(centres, grid, track[:, 0])
+    log_f0 = np.log2(np.maximum(f0, 1.0) / 120.0) * (f0 > 0)
+    columns = [log_f0] + [np.interp(centres, grid, track[:, k]) for k in (1, 2)]
+    return (weight * np.stack(columns, axis=1)).astype(np.float32)
+
+
+def target_features(wav: np.ndarray, config: ClusterConfig) -> np.ndarray:
+    """The frames k-means clusters: MFCCs, plus the source columns when
+    ``config.source_weight`` > 0."""
+    feats = mfcc_features(wav, config.num_ceps, config.deltas)
+    if config.source_weight > 0:
+        feats = np.concatenate([feats, source_columns(wav, config.source_weight)], axis=1)
+    return feats
 
 
 def fit_clusters(features: Sequence[np.ndarray], config: ClusterConfig):
@@ -411,7 +438,7 @@ def _prepare_targets(audio: list[tuple[str, np.ndarray]], config: PretrainConfig
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small FFTs: extra threads only add synchronisation
     try:
-        feats = [mfcc_features(w, config.clusters.num_ceps, config.clusters.deltas)
+        feats = [target_features(w, config.clusters)
                  for _, w in tqdm(audio, desc="pretrain-ssl: MFCC", unit="utt",
                                   disable=not progress)]
     finally:
