@@ -39,7 +39,7 @@ import torch
 
 from sitool import __version__
 from sitool.errors import SitoolError
-from sitool.io import atomic_path, atomic_write_text
+from sitool.io import atomic_path
 from sitool.ssl.cache_stamps import local_model_dir, model_stamp
 
 log = logging.getLogger(__name__)
