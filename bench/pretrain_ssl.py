@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(RECIPE_CONFIG))
     parser.add_argument("--conv-dims", default="32,64,128",
-                        help="model.conv_dim of each row; the config's own value is the baseline")
+                        help="model.conv_dim of the rows; the config's own value is the baseline, always the first row")
     parser.add_argument("--seconds", type=float, default=120.0, help="toy audio to crop from")
     parser.add_argument("--steps", type=int, default=10, help="timed updates per row")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -86,9 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
 
     config = load_config(PretrainConfig, args.config)
-    dims = [int(d) for d in args.conv_dims.split(",")]
-    if config.model.conv_dim not in dims:
-        dims.insert(0, config.model.conv_dim)
+    recipe = config.model.conv_dim
+    dims = [recipe] + [d for d in (int(v) for v in args.conv_dims.split(",")) if d != recipe]
     utts = toy_utterances(args.seconds, config.clusters.num_clusters)
     print(f"pretraining updates: {args.config}, batch {config.train.batch_seconds:g} s of "
           f"{config.train.crop_seconds:g} s crops, {args.steps} timed updates per row, "
@@ -96,16 +95,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'model.conv_dim':>14} {'params':>9} {'s/update':>9} {'audio-s/s':>10} "
           f"{'cost':>6} {'recipe steps':>13}")
     base = None
-    for dim in dims:
+    for dim in dims:                        # the recipe first: every cost is relative to it
         row = time_updates(replace(config, model=replace(config.model, conv_dim=dim)), utts,
                            args.steps)
-        if dim == config.model.conv_dim:
-            base = row
-        cost = f"{row['step_s'] / base['step_s']:.2f}x" if base else "-"
-        label = f"{dim}{' (recipe)' if dim == config.model.conv_dim else ''}"
+        base = base or row
+        label = f"{dim}{' (recipe)' if dim == recipe else ''}"
         print(f"{label:>14} {row['params'] / 1e6:>8.2f}M {row['step_s']:>9.3f} "
-              f"{row['audio_per_s']:>10.1f} {cost:>6} {row['recipe_minutes']:>11.1f} min")
-
+              f"{row['audio_per_s']:>10.1f} {row['step_s'] / base['step_s']:>5.2f}x "
+              f"{row['recipe_minutes']:>11.1f} min")
 
 if __name__ == "__main__":
     main()
