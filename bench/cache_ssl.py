@@ -56,7 +56,7 @@ def make_encoder(arch: str):
         from sitool.ssl.pretrain import PretrainConfig, build_pretrain_model
 
         model = build_pretrain_model(load_config(PretrainConfig, "conf/pretrain_ssl.yaml").model)
-    encoder = SSLEncoder(model, normalize=True, name=f"wavlm-{arch}-random")
+    encoder = SSLEncoder(model, WaveformInputs(normalize=True), name=f"wavlm-{arch}-random")
     encoder.set_freeze("all")
     return encoder
 

@@ -206,6 +206,27 @@ def test_model_loss_falls(tiny_ssl, model_type, freeze, extra):
         assert torch.all(enhanced[0, int(batch.wav_lengths[0]):] == 0)
 
 
+def test_joint_fine_tunes_a_filterbank_ssl_model(tmp_path):
+    """w2v-BERT (filterbank input): the joint model trains through the Conformer, and
+    freeze=cnn keeps its feature projection (the part below the Conformer) fixed."""
+    torch.manual_seed(0)
+    ssl = make_tiny_ssl_model(tmp_path / "w2v_bert", arch="w2v-bert", hidden=32, layers=2)
+    model = build_model(_model("joint", ssl, "cnn"), n_targets=3, target_rate=100.0)
+    encoder = model.frontend.encoder
+    assert encoder.inputs.kind == "filterbank"
+    projection = {k: v.clone() for k, v in encoder.front_end.state_dict().items()}
+    first_layer = encoder.model.encoder.layers[0].ffn1.intermediate_dense.weight.clone()
+    batch = _toy_batch()
+    losses = _fit(model, batch)
+    assert losses[-1] < 0.93 * losses[0], losses
+    for k, v in encoder.front_end.state_dict().items():
+        assert torch.equal(v, projection[k]), k
+    assert not torch.equal(encoder.model.encoder.layers[0].ffn1.intermediate_dense.weight,
+                           first_layer)
+    model.eval()
+    assert model.enhance(batch).shape == batch.wav.shape
+
+
 def test_cascade_trains_si_on_enhanced_audio(tiny_ssl):
     torch.manual_seed(0)
     batch = _toy_batch()

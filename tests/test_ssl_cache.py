@@ -1,4 +1,4 @@
-"""SSL feature cache: tiny random WavLM/HuBERT models saved in HF format, cached offline."""
+"""SSL feature cache: tiny random WavLM/HuBERT/w2v-BERT models saved in HF format, cached offline."""
 
 import os
 import pickle
@@ -27,7 +27,7 @@ SHARD_SECONDS = 1.7
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     return {arch: make_tiny_ssl_model(root / f"tiny_{arch}", arch=arch)
-            for arch in ("wavlm", "hubert")}
+            for arch in ("wavlm", "hubert", "w2v-bert")}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def _all_arrays(cache):
     return {u: cache.load(u) for u in cache.utts}
 
 
-@pytest.mark.parametrize("arch", ["wavlm", "hubert"])
+@pytest.mark.parametrize("arch", ["wavlm", "hubert", "w2v-bert"])
 def test_cache_equals_direct_forward(models, data3, tmp_path, arch):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     from sitool.datadir import DataDir
@@ -63,7 +63,8 @@ def test_cache_equals_direct_forward(models, data3, tmp_path, arch):
     data = DataDir(data3)
     assert cache.utts == data.utts and len(cache) == 3
     assert cache.layers == [0, 1, 2] and cache.dim == 32 and cache.frame_rate == 50.0
-    assert cache.meta["model_type"] == arch and cache.meta["dtype"] == "float16"
+    assert cache.meta["model_type"] == arch.replace("w2v-bert", "wav2vec2-bert")
+    assert cache.meta["dtype"] == "float16"
     assert len(cache.meta["shards"]) == 3
     for utt in data.utts:
         cached = cache.load(utt)
@@ -71,8 +72,10 @@ def test_cache_equals_direct_forward(models, data3, tmp_path, arch):
         direct = _direct(models[arch], data, utt)
         assert cached.shape == direct.shape == (3, cache.frames(utt), 32)
         np.testing.assert_allclose(cached.astype(np.float32), direct, rtol=2e-3, atol=2e-3)
-        # frames match the audio length at 50 frames/s
-        assert abs(cache.frames(utt) - data.utt2dur[utt] * 50) <= 1.5
+        # frames match the audio length at 50 frames/s (w2v-BERT's frames span 35 ms)
+        assert abs(cache.frames(utt) - data.utt2dur[utt] * 50) <= 2
+        assert cache.frames(utt) == load_ssl_encoder(models[arch]).grid.frames(
+            len(data.audio(utt)))
     cache.verify()
     sub = cache.load(data.utts[0], layers=[2, 0])
     np.testing.assert_array_equal(sub, cache.load(data.utts[0])[[2, 0]])

@@ -105,7 +105,7 @@ def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch)
 
     encoder = load_ssl_encoder(out)
     assert encoder.num_layers == 3 and encoder.dim == 32 and encoder.frame_rate == 50
-    assert encoder.normalize and encoder.use_attention_mask
+    assert encoder.inputs.normalize and encoder.use_attention_mask
     with torch.inference_mode():
         states, frames = encoder(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
     assert states[-1].shape == (2, 49, 32) and frames.tolist() == [49, 24]
@@ -123,6 +123,19 @@ def test_pretrain_cli_overrides(toy_train, tmp_path):
                                        "model.arch=hubert", "--num-threads", "1"])
     assert result.exit_code == 0, result.output
     assert load_ssl_encoder(out).model.config.model_type == "hubert"
+    # w2v-BERT: a Conformer on stacked filterbanks, 560-sample frames (fewer than the targets')
+    out = tmp_path / "w2v_bert"
+    result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
+                                       "--config", CONF, *TINY, "train.steps=2",
+                                       "model.arch=w2v-bert", "model.conformer_kernel=5",
+                                       "--num-threads", "1"])
+    assert result.exit_code == 0, result.output
+    encoder = load_ssl_encoder(out)
+    assert encoder.model.config.model_type == "wav2vec2-bert" and encoder.inputs.kind == "filterbank"
+    assert encoder.model.config.conv_depthwise_kernel_size == 5
+    with torch.inference_mode():
+        states, frames = encoder(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
+    assert len(states) == 3 and states[-1].shape == (2, 49, 32) and frames.tolist() == [49, 24]
     result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
                                        "--config", CONF, "train.setps=1"])
     assert result.exit_code == 1 and "did you mean 'train.steps'" in result.output

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sitool.audio import SAMPLE_RATE
 from sitool.errors import SitoolError
 from sitool.models.config import SSLConfig
 
@@ -34,12 +33,11 @@ class SSLGeometry:
 
     @classmethod
     def from_hf_config(cls, config) -> "SSLGeometry":
-        stride, field = 1, 1
-        for kernel, step in zip(config.conv_kernel, config.conv_stride):
-            field += (kernel - 1) * stride
-            stride *= step
+        from sitool.ssl.inputs import frame_grid
+
+        grid = frame_grid(config)
         return cls(num_layers=config.num_hidden_layers + 1, dim=config.hidden_size,
-                   frame_rate=SAMPLE_RATE / stride, offset_s=(field - 1) / 2 / SAMPLE_RATE)
+                   frame_rate=grid.frame_rate, offset_s=grid.offset_s)
 
     @classmethod
     def from_pretrained(cls, name_or_path: str) -> "SSLGeometry":

@@ -39,6 +39,7 @@ from sitool.precision import autocast_name, resolve_precision
 from sitool.ssl.cache_layout import CACHE_FORMAT, shard_name
 from sitool.ssl.cache_stamps import data_stamp, model_stamp, settings_hash
 from sitool.ssl.encoder import load_ssl_config, load_ssl_encoder
+from sitool.ssl.inputs import frame_grid
 from sitool.ssl.extract import (batch_by_length, cast_weights_for_autocast, cosine_fidelity,
                                 default_batch_seconds, extract_hidden_states)
 
@@ -293,9 +294,8 @@ def _finalize(writer: _Writer, shards: list[list[str]], encoder_info: dict) -> b
 
 def _model_info(config, layers: list[int]) -> dict:
     """What meta.yaml records about the model, from its transformers config."""
-    downsample = int(np.prod(config.conv_stride))
     return {"model_type": config.model_type, "layers": layers,
-            "frame_rate": float(SAMPLE_RATE / downsample), "dim": int(config.hidden_size)}
+            "frame_rate": float(frame_grid(config).frame_rate), "dim": int(config.hidden_size)}
 
 
 def _clear(out_dir: Path, writer: _Writer | None, own: Sequence[int] | None) -> None:
@@ -517,8 +517,4 @@ def _bytes(size: float) -> str:
 
 def _receptive_field(encoder) -> int:
     """Fewest input samples that give one output frame."""
-    config = encoder.model.config
-    samples = 1
-    for kernel, stride in reversed(list(zip(config.conv_kernel, config.conv_stride))):
-        samples = (samples - 1) * stride + kernel
-    return samples
+    return encoder.grid.field

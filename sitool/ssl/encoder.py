@@ -18,18 +18,20 @@ import torch
 from torch import nn
 
 from sitool.errors import SitoolError
+from sitool.ssl.inputs import (FILTERBANK_TYPES, WAVEFORM_TYPES, FilterbankInputs, WaveformInputs,
+                               default_filterbank_extractor, frame_grid, is_filterbank_model)
 
 log = logging.getLogger(__name__)
 
 Freeze = Literal["all", "cnn", "none"]
-SUPPORTED_TYPES = ("wavlm", "hubert", "wav2vec2")
+SUPPORTED_TYPES = WAVEFORM_TYPES + FILTERBANK_TYPES
 
 
 def load_ssl_config(name_or_path: str | os.PathLike):
     """The transformers config of an SSL model (cheap: no weights are read).
 
     Fails with one line when the model is neither a local dir nor in the HF cache, or is not
-    a WavLM/HuBERT/wav2vec 2.0 model."""
+    a WavLM/HuBERT/wav2vec 2.0/w2v-BERT model."""
     from transformers import AutoConfig
 
     name_or_path = str(name_or_path)
@@ -58,6 +60,9 @@ def load_ssl_config(name_or_path: str | os.PathLike):
 
 
 def _load_pretrained(name_or_path: str, pretrained: bool = True):
+    """(model, inputs): the transformers model and how it reads audio
+    (:class:`~sitool.ssl.inputs.WaveformInputs` or :class:`~sitool.ssl.inputs.FilterbankInputs`),
+    from the feature-extractor config beside it."""
     from transformers import AutoFeatureExtractor, AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -68,12 +73,18 @@ def _load_pretrained(name_or_path: str, pretrained: bool = True):
     model = AutoModel.from_pretrained(name_or_path) if pretrained else AutoModel.from_config(config)
     try:
         extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
-        normalize = bool(getattr(extractor, "do_normalize", True))
     except (OSError, ValueError):
+        extractor = None
+    if is_filterbank_model(config):
+        if extractor is None:
+            log.warning("%s: no preprocessor_config.json; using w2v-BERT 2.0's filterbank "
+                        "features (80 mel bins, per-utterance normalisation)", name_or_path)
+            extractor = default_filterbank_extractor(config)
+        return model, FilterbankInputs(extractor, frame_grid(config))
+    if extractor is None:
         log.warning("%s: no preprocessor_config.json; assuming inputs are normalised "
                     "(zero mean, unit variance)", name_or_path)
-        normalize = True
-    return model, normalize
+    return model, WaveformInputs(bool(getattr(extractor, "do_normalize", True)))
 
 
 class SSLEncoder(nn.Module):
@@ -83,34 +94,41 @@ class SSLEncoder(nn.Module):
     layer ``i`` is the output of transformer layer ``i``.
     """
 
-    def __init__(self, model: nn.Module, normalize: bool, name: str):
+    def __init__(self, model: nn.Module, inputs: WaveformInputs | FilterbankInputs, name: str):
         super().__init__()
         self.model = model
-        self.normalize = normalize
+        self.inputs = inputs
         self.name = name
         config = model.config
         self.num_layers = config.num_hidden_layers + 1
         self.dim = config.hidden_size
-        downsample = 1
-        for stride in config.conv_stride:
-            downsample *= stride
-        self.downsample = downsample
+        self.grid = frame_grid(config)
         self.sample_rate = 16000
-        self.frame_rate = self.sample_rate / downsample
+        self.frame_rate = self.grid.frame_rate
         # Group-norm CNNs (base-size WavLM/HuBERT) were trained without attention masks on
         # padded batches; layer-norm ones (large) need the mask (transformers' own guidance).
-        self.use_attention_mask = config.feat_extract_norm == "layer"
+        # w2v-BERT always gets its frame mask.
+        self.use_attention_mask = (inputs.kind == "filterbank"
+                                   or config.feat_extract_norm == "layer")
         self.freeze_mode: Freeze = "none"
 
+    @property
+    def front_end(self) -> nn.Module:
+        """The part below the transformer: the conv feature encoder, or w2v-BERT's feature
+        projection (frozen by ``freeze="cnn"``)."""
+        if self.inputs.kind == "filterbank":
+            return self.model.feature_projection
+        return self.model.feature_extractor
+
     def set_freeze(self, mode: Freeze) -> None:
-        """``all``: nothing trains; ``cnn``: the conv feature encoder is frozen; ``none``."""
+        """``all``: nothing trains; ``cnn``: the front end (:attr:`front_end`) is frozen; ``none``."""
         if mode not in ("all", "cnn", "none"):
             raise SitoolError(f"freeze must be all, cnn or none, got {mode!r}")
         self.freeze_mode = mode
         for p in self.model.parameters():
             p.requires_grad = mode != "all"
         if mode == "cnn":
-            for p in self.model.feature_extractor.parameters():
+            for p in self.front_end.parameters():
                 p.requires_grad = False
         if mode == "all":
             self.model.eval()
@@ -123,20 +141,21 @@ class SSLEncoder(nn.Module):
 
     def frame_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         """Number of SSL frames for inputs of ``lengths`` samples."""
+        if self.inputs.kind == "filterbank":
+            return torch.tensor([self.grid.frames(int(n)) for n in lengths], dtype=torch.long,
+                                device=lengths.device)
         return self.model._get_feat_extract_output_lengths(lengths).to(torch.long)
 
-    def prepare(self, wavs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Zero padding beyond ``lengths`` and (if the model expects it) per-utterance
-        zero-mean unit-variance normalisation over the valid samples. Returns (inputs, mask)."""
-        steps = torch.arange(wavs.shape[1], device=wavs.device)
-        mask = steps[None, :] < lengths[:, None]
-        if self.normalize:
-            valid = mask.to(wavs.dtype)
-            count = valid.sum(1, keepdim=True).clamp(min=1)
-            mean = (wavs * valid).sum(1, keepdim=True) / count
-            var = (((wavs - mean) * valid) ** 2).sum(1, keepdim=True) / count
-            wavs = (wavs - mean) / torch.sqrt(var + 1e-7)
-        return wavs * mask, mask
+    def prepare(self, wavs: torch.Tensor, lengths: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's keyword inputs for a zero-padded batch ``wavs [B, S]`` with ``lengths``
+        valid samples: ``input_values`` (normalised samples) or ``input_features`` (stacked
+        filterbanks), and ``attention_mask`` where the model takes one."""
+        values, mask = self.inputs(wavs, lengths)
+        key = "input_features" if self.inputs.kind == "filterbank" else "input_values"
+        kwargs = {key: values}
+        if self.use_attention_mask:
+            kwargs["attention_mask"] = mask.long()
+        return kwargs
 
     def forward(self, wavs: torch.Tensor, lengths: torch.Tensor,
                 layers: Sequence[int] | None = None) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -144,13 +163,12 @@ class SSLEncoder(nn.Module):
 
         ``wavs`` is a zero-padded batch ``[B, samples]`` at 16 kHz; ``lengths`` its valid samples.
         """
-        inputs, mask = self.prepare(wavs, lengths)
-        kwargs = {"attention_mask": mask.long()} if self.use_attention_mask else {}
+        kwargs = self.prepare(wavs, lengths)
         with warnings.catch_warnings():
             # torch warns on every masked WavLM attention call (bool padding mask + float
             # position bias); the result is correct.
             warnings.filterwarnings("ignore", message="Support for mismatched key_padding_mask")
-            out = self.model(inputs, output_hidden_states=True, **kwargs)
+            out = self.model(**kwargs, output_hidden_states=True)
         states = list(out.hidden_states)
         if layers is not None:
             bad = [i for i in layers if not 0 <= i < len(states)]
@@ -165,8 +183,8 @@ def load_ssl_encoder(name_or_path: str | os.PathLike, freeze: Freeze = "all",
     """Load an SSL encoder by HF id or local dir and apply ``freeze`` (all | cnn | none);
     ``pretrained=False`` builds the architecture with untrained weights."""
     name = str(name_or_path)
-    model, normalize = _load_pretrained(name, pretrained)
-    encoder = SSLEncoder(model, normalize, name)
+    model, inputs = _load_pretrained(name, pretrained)
+    encoder = SSLEncoder(model, inputs, name)
     encoder.set_freeze(freeze)
     log.info("loaded SSL model %s (%s, %d layers incl. input, dim %d, %.0f frames/s)", name,
              model.config.model_type, encoder.num_layers, encoder.dim, encoder.frame_rate)

@@ -5,7 +5,9 @@ WavLM/HuBERT/wav2vec 2.0 normalise the first conv layer over time (GroupNorm), s
 padding changes every frame. Extraction here therefore runs the conv feature encoder on each
 utterance unpadded (its cost is linear in length, batching gains little) and only the
 transformer on a padded batch with an attention mask, which is exact: every frame equals the
-single-utterance forward pass up to float rounding.
+single-utterance forward pass up to float rounding. w2v-BERT's filterbank inputs are
+computed per utterance anyway; its Conformer gets the padded batch with its frame mask (the
+attention ignores padded frames, the convolution module zeroes them and is causal).
 
 Autocast (``bf16`` on CPU; ``fp16`` or ``bf16`` on GPU) runs the matmuls and convolutions in
 16-bit; :func:`cosine_fidelity` measures how close that stays to fp32.
@@ -110,6 +112,46 @@ def _device(encoder: SSLEncoder) -> torch.device:
     return next(encoder.parameters()).device
 
 
+def _waveform_forward(encoder: SSLEncoder, wavs: Sequence[np.ndarray], last_layer: int,
+                      device: torch.device):
+    """Conv feature encoder per utterance, transformer on the padded batch."""
+    model = encoder.model
+    features, lengths = [], []
+    for wav in wavs:
+        x = torch.as_tensor(np.asarray(wav, dtype=np.float32), device=device)[None]
+        length = torch.tensor([x.shape[1]], device=device)
+        inputs = encoder.prepare(x, length)["input_values"]
+        features.append(model.feature_extractor(inputs)[0])  # [C, T]
+        lengths.append(x.shape[1])
+    frames = [f.shape[1] for f in features]
+    batch = torch.zeros(len(wavs), features[0].shape[0], max(frames), device=device,
+                        dtype=features[0].dtype)
+    for i, f in enumerate(features):
+        batch[i, :, :f.shape[1]] = f
+    # The model derives frame masks from sample-level mask sums (lengths).
+    steps = torch.arange(max(lengths), device=device)
+    mask = (steps[None, :] < torch.tensor(lengths, device=device)[:, None]).long()
+    with _precomputed_features(model, batch), _truncated_encoder(model, max(1, last_layer)), \
+            warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=MASK_WARNING)
+        out = model(torch.zeros(len(wavs), 1, device=device), attention_mask=mask,
+                    output_hidden_states=True)
+    return out, frames
+
+
+def _filterbank_forward(encoder: SSLEncoder, wavs: Sequence[np.ndarray], last_layer: int,
+                        device: torch.device):
+    """Filterbanks per utterance, the Conformer on the padded batch with its frame mask."""
+    lengths = torch.tensor([len(w) for w in wavs], device=device)
+    batch = torch.zeros(len(wavs), int(lengths.max()), device=device)
+    for i, wav in enumerate(wavs):
+        batch[i, :len(wav)] = torch.as_tensor(np.asarray(wav, dtype=np.float32), device=device)
+    kwargs = encoder.prepare(batch, lengths)
+    with _truncated_encoder(encoder.model, max(1, last_layer)):
+        out = encoder.model(**kwargs, output_hidden_states=True)
+    return out, encoder.frame_lengths(lengths).tolist()
+
+
 @torch.inference_mode()
 def extract_hidden_states(encoder: SSLEncoder, wavs: Sequence[np.ndarray],
                           layers: Sequence[int] | None = None,
@@ -132,28 +174,11 @@ def extract_hidden_states(encoder: SSLEncoder, wavs: Sequence[np.ndarray],
         raise SitoolError(f"{encoder.name}: layer(s) {bad} out of range "
                           f"0..{encoder.num_layers - 1}")
     device = _device(encoder)
-    model = encoder.model
-    features, lengths = [], []
     with autocast_context(autocast, device):
-        for wav in wavs:
-            x = torch.as_tensor(np.asarray(wav, dtype=np.float32), device=device)[None]
-            length = torch.tensor([x.shape[1]], device=device)
-            inputs, _ = encoder.prepare(x, length)
-            features.append(model.feature_extractor(inputs)[0])  # [C, T]
-            lengths.append(x.shape[1])
-        frames = [f.shape[1] for f in features]
-        batch = torch.zeros(len(wavs), features[0].shape[0], max(frames), device=device,
-                            dtype=features[0].dtype)
-        for i, f in enumerate(features):
-            batch[i, :, :f.shape[1]] = f
-        # The model derives frame masks from sample-level mask sums (lengths).
-        steps = torch.arange(max(lengths), device=device)
-        mask = (steps[None, :] < torch.tensor(lengths, device=device)[:, None]).long()
-        with _precomputed_features(model, batch), _truncated_encoder(model, max(1, max(layers))), \
-                warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=MASK_WARNING)
-            out = model(torch.zeros(len(wavs), 1, device=device), attention_mask=mask,
-                        output_hidden_states=True)
+        if encoder.inputs.kind == "filterbank":
+            out, frames = _filterbank_forward(encoder, wavs, max(layers), device)
+        else:
+            out, frames = _waveform_forward(encoder, wavs, max(layers), device)
     states = out.hidden_states
     stacked = torch.stack([states[i] for i in layers], dim=1).float()  # [B, L, T, D]
     return [stacked[b, :, :n].cpu() for b, n in enumerate(frames)]

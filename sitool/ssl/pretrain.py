@@ -46,6 +46,8 @@ from sitool.errors import SitoolError
 from sitool.io import atomic_path, atomic_write_text, read_yaml, write_yaml
 from sitool.ssl.encoder import SSLEncoder
 from sitool.ssl.extract import MASK_WARNING, batch_by_length
+from sitool.ssl.inputs import (FilterbankInputs, WaveformInputs, default_filterbank_extractor,
+                               frame_grid, is_filterbank_model)
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ VALID_MASKS = 4    # validation: every utterance is scored under this many (fixe
 
 @dataclass
 class PretrainModelConfig:
-    arch: Literal["wavlm", "hubert"] = "wavlm"
+    arch: Literal["wavlm", "hubert", "w2v-bert"] = "wavlm"
     hidden_size: int = 192
     num_layers: int = 4
     num_heads: int = 4
@@ -68,6 +70,7 @@ class PretrainModelConfig:
     conv_dim: int = 32
     conv_pos_kernel: int = 32
     conv_pos_groups: int = 4
+    conformer_kernel: int = 31
     dropout: float = 0.1
     layerdrop: float = 0.0
 
@@ -115,13 +118,16 @@ class PretrainConfig:
 
 
 def transformers_config(config: PretrainModelConfig):
-    """The transformers config (``WavLMConfig`` or ``HubertConfig``) of a model of the
-    configured size: a layer-norm conv feature encoder at 50 frames/s and a pre-LN transformer."""
+    """The transformers config of a model of the configured size: ``WavLMConfig`` or
+    ``HubertConfig`` (a layer-norm conv feature encoder at 50 frames/s and a pre-LN
+    transformer), or ``Wav2Vec2BertConfig`` (:func:`w2v_bert_config`)."""
     from transformers import HubertConfig, WavLMConfig
 
     if config.hidden_size % config.num_heads:
         raise SitoolError(f"model.hidden_size ({config.hidden_size}) must be divisible by "
                           f"model.num_heads ({config.num_heads})")
+    if config.arch == "w2v-bert":
+        return w2v_bert_config(config)
     if config.hidden_size % config.conv_pos_groups:
         raise SitoolError(f"model.hidden_size ({config.hidden_size}) must be divisible by "
                           f"model.conv_pos_groups ({config.conv_pos_groups})")
@@ -146,33 +152,64 @@ def transformers_config(config: PretrainModelConfig):
     return HubertConfig(**common)
 
 
+def w2v_bert_config(config: PretrainModelConfig):
+    """A w2v-BERT (``Wav2Vec2BertConfig``) Conformer of the configured size reading stacked
+    80-bin filterbanks (50 frames/s, as ``facebook/w2v-bert-2.0``), with rotary position
+    embeddings (symmetric context, unlike the hub model's clipped relative keys) and depthwise
+    convolutions of ``conformer_kernel`` frames."""
+    from transformers import Wav2Vec2BertConfig
+
+    return Wav2Vec2BertConfig(
+        hidden_size=config.hidden_size, num_hidden_layers=config.num_layers,
+        num_attention_heads=config.num_heads, intermediate_size=config.intermediate_size,
+        feature_projection_input_dim=160, position_embeddings_type="rotary",
+        conv_depthwise_kernel_size=config.conformer_kernel,
+        hidden_dropout=config.dropout, attention_dropout=config.dropout,
+        activation_dropout=0.0, feat_proj_dropout=config.dropout,
+        conformer_conv_dropout=config.dropout, final_dropout=0.0, layerdrop=config.layerdrop,
+        mask_time_prob=0.05, mask_time_length=10, add_adapter=False)
+
+
 def random_model(hf_config, seed: int = 0) -> nn.Module:
-    """A WavLM or HuBERT model of the transformers config ``hf_config``, randomly initialised
-    after seeding torch with ``seed``."""
-    from transformers import HubertModel, WavLMModel
+    """The transformers model (WavLM, HuBERT or w2v-BERT) of the config ``hf_config``,
+    randomly initialised after seeding torch with ``seed``."""
+    from transformers import AutoModel
 
     torch.manual_seed(seed)
-    return (WavLMModel if hf_config.model_type == "wavlm" else HubertModel)(hf_config)
+    return AutoModel.from_config(hf_config)
 
 
 def build_pretrain_model(config: PretrainModelConfig, seed: int = 0) -> nn.Module:
-    """A randomly initialised WavLM/HuBERT model of the configured size (50 frames/s)."""
+    """A randomly initialised model of the configured architecture and size (50 frames/s)."""
     return random_model(transformers_config(config), seed)
+
+
+def model_inputs(model: nn.Module):
+    """How ``model`` reads audio, as the saved dir will tell :func:`load_ssl_encoder`."""
+    config = model.config
+    if is_filterbank_model(config):
+        return FilterbankInputs(default_filterbank_extractor(config), frame_grid(config))
+    return WaveformInputs(normalize=True)
 
 
 def save_hf_model(model: nn.Module, out: Path) -> None:
     """Write ``model`` in HF format into ``out`` (weights and feature-extractor config first,
-    ``config.json`` last, each by rename), so a half-written dir never looks finished. The
-    feature extractor asks for an attention mask when the conv encoder is layer-normalised,
-    as the hub's Large models' do (the group-norm Base models' do not)."""
+    ``config.json`` last, each by rename), so a half-written dir never looks finished. A
+    waveform model's feature extractor asks for an attention mask when the conv encoder is
+    layer-normalised, as the hub's Large models' do (the group-norm Base models' do not); a
+    w2v-BERT model gets w2v-BERT 2.0's filterbank extractor."""
     from transformers import Wav2Vec2FeatureExtractor
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out, prefix=".save.") as tmp:
         model.save_pretrained(tmp)
-        Wav2Vec2FeatureExtractor(
-            feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
-            return_attention_mask=model.config.feat_extract_norm == "layer").save_pretrained(tmp)
+        if is_filterbank_model(model.config):
+            extractor = default_filterbank_extractor(model.config)
+        else:
+            extractor = Wav2Vec2FeatureExtractor(
+                feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0, do_normalize=True,
+                return_attention_mask=model.config.feat_extract_norm == "layer")
+        extractor.save_pretrained(tmp)
         names = sorted(os.listdir(tmp), key=lambda n: n == "config.json")
         for name in names:
             os.replace(Path(tmp) / name, out / name)
@@ -342,15 +379,14 @@ class MaskedPredictor(nn.Module):
 
     def __init__(self, model: nn.Module, num_clusters: int):
         super().__init__()
-        self.encoder = SSLEncoder(model, normalize=True, name="pretrain")
+        self.encoder = SSLEncoder(model, model_inputs(model), name="pretrain")
         self.head = nn.Linear(model.config.hidden_size, num_clusters)
 
     def forward(self, wavs: torch.Tensor, lengths: torch.Tensor,
                 mask: torch.Tensor) -> torch.Tensor:
-        inputs, sample_mask = self.encoder.prepare(wavs, lengths)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=MASK_WARNING)
-            out = self.encoder.model(inputs, attention_mask=sample_mask.long(),
+            out = self.encoder.model(**self.encoder.prepare(wavs, lengths),
                                      mask_time_indices=mask)
         return self.head(out.last_hidden_state)
 
@@ -363,13 +399,18 @@ def _collate(pieces: Sequence[tuple[np.ndarray, np.ndarray]]):
     for i, (w, lab) in enumerate(pieces):
         wavs[i, :len(w)] = torch.from_numpy(w)
         labels[i, :len(lab)] = torch.from_numpy(lab)
-    return wavs, torch.tensor(lengths), labels, frames
+    return wavs, torch.tensor(lengths), labels
 
 
 def _step(predictor: MaskedPredictor, pieces, mask_cfg: MaskConfig, rng: np.random.Generator):
     """Loss (masked frames, plus ``unmasked_weight`` x the loss on unmasked frames), number of
     masked frames and number of them predicted correctly, for one batch."""
-    wavs, lengths, labels, frames = _collate(pieces)
+    wavs, lengths, labels = _collate(pieces)
+    # the model's frames: those of the targets' grid, or fewer (w2v-BERT's 560-sample frames)
+    frames = predictor.encoder.frame_lengths(lengths).tolist()
+    labels = labels[:, :max(frames)]
+    for b, n in enumerate(frames):
+        labels[b, n:] = -100
     mask = torch.from_numpy(span_mask(frames, labels.shape[1], mask_cfg.prob, mask_cfg.length, rng))
     logits = predictor(wavs, lengths, mask)
     chosen = mask & (labels >= 0)

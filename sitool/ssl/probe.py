@@ -39,7 +39,7 @@ def random_init_encoder(ssl_model: str, seed: int = 12345) -> SSLEncoder:
     trained = load_ssl_encoder(ssl_model, freeze="all")
     config = AutoConfig.from_pretrained(ssl_model)
     torch.manual_seed(seed)
-    encoder = SSLEncoder(AutoModel.from_config(config), trained.normalize,
+    encoder = SSLEncoder(AutoModel.from_config(config), trained.inputs,
                          f"{ssl_model} (random init)")
     encoder.set_freeze("all")
     return encoder
@@ -47,11 +47,7 @@ def random_init_encoder(ssl_model: str, seed: int = 12345) -> SSLEncoder:
 
 def frame_centres(encoder: SSLEncoder, num_frames: int) -> np.ndarray:
     """Times (s) of the centres of the first ``num_frames`` SSL frames."""
-    config = encoder.model.config
-    field = 1
-    for kernel, stride in reversed(list(zip(config.conv_kernel, config.conv_stride))):
-        field = (field - 1) * stride + kernel
-    return (np.arange(num_frames) * encoder.downsample + field / 2) / encoder.sample_rate
+    return encoder.grid.centres_s(num_frames)
 
 
 def probe_data(encoder: SSLEncoder, data: DataDir, utts: Sequence[str],

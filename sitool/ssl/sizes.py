@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from sitool.ssl.encoder import SSLEncoder
+from sitool.ssl.inputs import WaveformInputs
 
 # transformers' WavLMConfig fields of microsoft/wavlm-base(-plus) and microsoft/wavlm-large
 WAVLM_SIZES = {
@@ -52,6 +53,6 @@ def random_wavlm(size: str, seed: int = 0, freeze: str = "all") -> SSLEncoder:
         for buffer in model.buffers():
             buffer.zero_()
     model.eval()
-    encoder = SSLEncoder(model, normalize=True, name=f"random-wavlm-{size}")
+    encoder = SSLEncoder(model, WaveformInputs(normalize=True), name=f"random-wavlm-{size}")
     encoder.set_freeze(freeze)
     return encoder
