@@ -203,3 +203,49 @@ def test_source_columns_carry_pitch_and_voicing_on_the_model_frames():
     assert np.all(cols[:20, 1] < 0.1) and np.all(cols[-20:, 1] < 0.1)     # silence
     assert target_features(wav, ClusterConfig()).shape[1] == 39
     assert target_features(wav, ClusterConfig(source_weight=2.0)).shape[1] == 42
+
+
+def test_speed_perturbation_scales_time_and_pitch():
+    from sitool.ssl.pretrain import speed_perturb
+
+    t = np.arange(16000) / 16000
+    tone = np.sin(2 * np.pi * 200 * t).astype(np.float32)
+    for factor in (0.9, 1.1):
+        out = speed_perturb(tone, factor)
+        assert abs(len(out) - 16000 / factor) <= 2
+        spectrum = np.abs(np.fft.rfft(out))
+        peak_hz = np.argmax(spectrum) * 16000 / len(out)
+        assert abs(peak_hz - 200 * factor) < 3, (factor, peak_hz)
+
+
+def test_speed_perturbed_copies_train_only(toy_train, tmp_path, monkeypatch):
+    """train.speed_perturb adds one labelled copy per factor of every training utterance and
+    none of the held-out ones (their copies would leak into training)."""
+    from sitool.ssl.pretrain import Utterance, speed_perturbed_copies
+
+    config = _config("train.speed_perturb=[0.9,1.1]")
+    centroids = np.random.default_rng(0).standard_normal((8, 39)).astype(np.float32)
+    utt = Utterance("set/u1", np.random.default_rng(1).standard_normal(16000).astype(np.float32),
+                    np.zeros(49, dtype=np.int64))
+    copies = speed_perturbed_copies([utt], [0.9, 1.1], centroids, config.clusters, progress=False)
+    assert [c.key for c in copies] == ["set/u1@sp0.9", "set/u1@sp1.1"]
+    for copy in copies:
+        assert len(copy.labels) == frames_for(len(copy.wav)) and copy.labels.max() < 8
+    with pytest.raises(SitoolError, match="speed_perturb"):
+        speed_perturbed_copies([utt], [1.0], centroids, config.clusters)
+
+    seen = {}
+    real_epoch = pretrain_mod._train_epoch
+
+    def spy(predictor, optimizer, scheduler, train, config, *args):
+        seen["train"] = [u.key for u in train]
+        return real_epoch(predictor, optimizer, scheduler, train, config, *args)
+
+    monkeypatch.setattr(pretrain_mod, "_train_epoch", spy)
+    out = tmp_path / "ssl"
+    pretrain_ssl([toy_train], out, _config("train.steps=1", "train.speed_perturb=[0.9,1.1]"),
+                 progress=False)
+    originals = [k for k in seen["train"] if "@sp" not in k]
+    assert sorted(seen["train"]) == sorted(
+        originals + [f"{k}@sp{f}" for k in originals for f in ("0.9", "1.1")])
+    assert (out / "config.json").is_file()

@@ -98,6 +98,7 @@ class PretrainTrainConfig:
     max_minutes: float = 10.0
     valid_fraction: float = 0.1
     crop_seconds: float = 3.0
+    speed_perturb: list[float] = field(default_factory=list)
     batch_seconds: float = 8.0
     lr: float = 2.0e-3
     warmup_fraction: float = 0.1
@@ -496,11 +497,43 @@ def _prepare_targets(audio: list[tuple[str, np.ndarray]], config: PretrainConfig
                 np.save(f, centroids)
         log.info("k-means: %d clusters on %d frames in %.1f s", len(centroids),
                  min(sum(len(f) for f in feats), config.clusters.max_frames), time.time() - t0)
-    utts = []
-    for (key, wav), f in zip(audio, feats):
-        dist = ((f[:, None, :] - centroids[None]) ** 2).sum(-1)
-        utts.append(Utterance(key, wav, dist.argmin(1).astype(np.int64)))
+    utts = [Utterance(key, wav, assign_clusters(f, centroids)) for (key, wav), f in zip(audio, feats)]
     return utts, centroids
+
+
+def assign_clusters(feats: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The nearest centroid of every frame: int64 ``[frames]``."""
+    dist = ((feats[:, None, :] - centroids[None]) ** 2).sum(-1)
+    return dist.argmin(1).astype(np.int64)
+
+
+def speed_perturb(wav: np.ndarray, factor: float) -> np.ndarray:
+    """``wav`` played ``factor`` times faster (Kaldi-style speed perturbation: resampled, so
+    tempo, pitch and formant frequencies all scale by ``factor``, like a shorter or longer
+    vocal tract)."""
+    import torchaudio.functional as AF
+
+    x = torch.from_numpy(np.asarray(wav, dtype=np.float32))
+    return AF.resample(x, orig_freq=int(round(SAMPLE_RATE * factor)), new_freq=SAMPLE_RATE).numpy()
+
+
+def speed_perturbed_copies(utts: Sequence[Utterance], factors: Sequence[float],
+                           centroids: np.ndarray, config: ClusterConfig,
+                           progress: bool = True) -> list[Utterance]:
+    """One copy of every utterance per factor (keys ``<key>@sp<factor>``), with cluster ids
+    of its own features by the same centroids (the k-means is fitted on the originals)."""
+    bad = [f for f in factors if not 0.5 <= f <= 2.0 or f == 1.0]
+    if bad:
+        raise SitoolError(f"train.speed_perturb: factors must lie in [0.5, 2] and differ from "
+                          f"1 (the originals are always used), got {bad}")
+    copies = []
+    for utt in tqdm(utts, desc="pretrain-ssl: speed perturbation", unit="utt",
+                    disable=not progress or not factors):
+        for factor in factors:
+            wav = speed_perturb(utt.wav, factor)
+            labels = assign_clusters(target_features(wav, config), centroids)
+            copies.append(Utterance(f"{utt.key}@sp{factor:g}", wav, labels))
+    return copies
 
 
 def _split_valid(utts: list[Utterance], config: PretrainTrainConfig
@@ -587,6 +620,9 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
     utts, centroids = _prepare_targets(audio, config, work, progress)
     num_clusters = len(centroids)
     train, valid = _split_valid(utts, train_cfg)
+    # copies of the training utterances only: a held-out utterance's copy would leak into training
+    train += speed_perturbed_copies(train, train_cfg.speed_perturb, centroids, config.clusters,
+                                    progress)
 
     predictor = MaskedPredictor(build_pretrain_model(config.model, seed=train_cfg.seed),
                                 num_clusters)
