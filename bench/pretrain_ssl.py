@@ -4,14 +4,16 @@
 Times full pretraining updates (crops, span masks, forward, masked-prediction loss, backward,
 gradient clipping, AdamW) of the in-recipe model, exactly as ``sitool pretrain-ssl`` makes
 them, on ``--seconds`` of toy audio with random cluster targets (the targets do not change the
-cost). Rows: the recipe's model (conf/pretrain_ssl.yaml, the baseline) and the same model with
-a wider convolutional feature encoder (``model.conv_dim``), the front end that decides how
-much spectral detail reaches the transformer. Per row: parameters, median seconds per update
-over ``--steps`` updates after one warm-up update, audio seconds per wall second, the cost
-relative to the recipe, and the estimated time of the recipe's ``train.steps`` updates.
+cost). Rows: the previous recipe's model (WavLM with a 32-channel conv feature encoder, the
+baseline, always first), the recipe's model (conf/pretrain_ssl.yaml: w2v-BERT on filterbanks)
+and WavLM with wider conv feature encoders (``--conv-dims``, the front end that decides how
+much spectral detail reaches a waveform model's transformer), all of the recipe's width and
+depth. Per row: parameters, median seconds per update over ``--steps`` updates after one
+warm-up update, audio seconds per wall second, the cost relative to the baseline, and the
+estimated time of the recipe's ``train.steps`` updates.
 
     . ./path.sh && python bench/pretrain_ssl.py                 # ~2 min on 2 quiet cores
-    python bench/pretrain_ssl.py --conv-dims 32,64 --steps 5 --threads 1
+    python bench/pretrain_ssl.py --conv-dims 64 --steps 5 --threads 1
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sitool.ssl.pretrain import (SAMPLE_RATE, MaskedPredictor, PretrainConfig,  
                                  make_batches, pretraining_update)
 
 RECIPE_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "pretrain_ssl.yaml"
+BASELINE_CONV_DIM = 32     # the WavLM front end the recipe used before w2v-BERT (2026-12-02)
 
 
 def toy_utterances(seconds: float, num_clusters: int, seed: int = 0) -> list[Utterance]:
@@ -77,8 +80,8 @@ def time_updates(config: PretrainConfig, utts: list[Utterance], steps: int) -> d
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(RECIPE_CONFIG))
-    parser.add_argument("--conv-dims", default="32,64,128",
-                        help="model.conv_dim of the rows; the config's own value is the baseline, always the first row")
+    parser.add_argument("--conv-dims", default="64,128",
+                        help="model.conv_dim of extra WavLM rows ('' for none)")
     parser.add_argument("--seconds", type=float, default=120.0, help="toy audio to crop from")
     parser.add_argument("--steps", type=int, default=10, help="timed updates per row")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -86,23 +89,25 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
 
     config = load_config(PretrainConfig, args.config)
-    recipe = config.model.conv_dim
-    dims = [recipe] + [d for d in (int(v) for v in args.conv_dims.split(",")) if d != recipe]
+    wavlm = replace(config.model, arch="wavlm", conv_dim=BASELINE_CONV_DIM)
+    rows = [(f"wavlm conv {BASELINE_CONV_DIM} (previous recipe)", wavlm),
+            (f"{config.model.arch} (recipe)", config.model)]
+    rows += [(f"wavlm conv {d}", replace(wavlm, conv_dim=int(d)))
+             for d in args.conv_dims.split(",") if d.strip()]
     utts = toy_utterances(args.seconds, config.clusters.num_clusters)
     print(f"pretraining updates: {args.config}, batch {config.train.batch_seconds:g} s of "
           f"{config.train.crop_seconds:g} s crops, {args.steps} timed updates per row, "
           f"{args.threads} thread(s); median over updates")
-    print(f"{'model.conv_dim':>14} {'params':>9} {'s/update':>9} {'audio-s/s':>10} "
+    print(f"{'model':>34} {'params':>9} {'s/update':>9} {'audio-s/s':>10} "
           f"{'cost':>6} {'recipe steps':>13}")
     base = None
-    for dim in dims:                        # the recipe first: every cost is relative to it
-        row = time_updates(replace(config, model=replace(config.model, conv_dim=dim)), utts,
-                           args.steps)
+    for label, model in rows:               # the baseline first: every cost is relative to it
+        row = time_updates(replace(config, model=model), utts, args.steps)
         base = base or row
-        label = f"{dim}{' (recipe)' if dim == recipe else ''}"
-        print(f"{label:>14} {row['params'] / 1e6:>8.2f}M {row['step_s']:>9.3f} "
+        print(f"{label:>34} {row['params'] / 1e6:>8.2f}M {row['step_s']:>9.3f} "
               f"{row['audio_per_s']:>10.1f} {row['step_s'] / base['step_s']:>5.2f}x "
               f"{row['recipe_minutes']:>11.1f} min")
+
 
 if __name__ == "__main__":
     main()

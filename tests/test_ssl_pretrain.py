@@ -75,8 +75,8 @@ def test_span_mask_covers_about_prob():
 def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch):
     out = tmp_path / "exp" / "ssl_tiny"
     # 8 training utterances (2 held out), 1.5 s crops, 6 s batches: 2 steps per epoch, so
-    # 7 steps = 4 epochs, the last one a single step.
-    config = _config("train.steps=7")
+    # 7 steps = 4 epochs, the last one a single step (no speed-perturbed copies).
+    config = _config("train.steps=7", "train.speed_perturb=[]")
     real_evaluate = pretrain_mod.evaluate
     calls = {"n": 0}
 
@@ -105,7 +105,10 @@ def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch)
 
     encoder = load_ssl_encoder(out)
     assert encoder.num_layers == 3 and encoder.dim == 32 and encoder.frame_rate == 50
-    assert encoder.inputs.normalize and encoder.use_attention_mask
+    # the recipe's model: w2v-BERT (Conformer on stacked filterbanks), 560-sample frames
+    assert encoder.model.config.model_type == "wav2vec2-bert"
+    assert encoder.inputs.kind == "filterbank" and encoder.use_attention_mask
+    assert encoder.model.config.conv_depthwise_kernel_size == 15
     with torch.inference_mode():
         states, frames = encoder(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
     assert states[-1].shape == (2, 49, 32) and frames.tolist() == [49, 24]
@@ -113,7 +116,8 @@ def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch)
     pretrain_ssl([toy_train], out, config, progress=False)
     (out / "config.json").unlink()
     with pytest.raises(SitoolError, match="partial pretraining with another config"):
-        pretrain_ssl([toy_train], out, _config("train.steps=9"), progress=False)
+        pretrain_ssl([toy_train], out, _config("train.steps=9", "train.speed_perturb=[]"),
+                     progress=False)
 
 
 def test_pretrain_cli_overrides(toy_train, tmp_path):
@@ -123,16 +127,15 @@ def test_pretrain_cli_overrides(toy_train, tmp_path):
                                        "model.arch=hubert", "--num-threads", "1"])
     assert result.exit_code == 0, result.output
     assert load_ssl_encoder(out).model.config.model_type == "hubert"
-    # w2v-BERT: a Conformer on stacked filterbanks, 560-sample frames (fewer than the targets')
-    out = tmp_path / "w2v_bert"
+    # WavLM: waveform input (normalised), a layer-norm conv encoder, so an attention mask
+    out = tmp_path / "wavlm"
     result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
                                        "--config", CONF, *TINY, "train.steps=2",
-                                       "model.arch=w2v-bert", "model.conformer_kernel=5",
-                                       "--num-threads", "1"])
+                                       "model.arch=wavlm", "--num-threads", "1"])
     assert result.exit_code == 0, result.output
     encoder = load_ssl_encoder(out)
-    assert encoder.model.config.model_type == "wav2vec2-bert" and encoder.inputs.kind == "filterbank"
-    assert encoder.model.config.conv_depthwise_kernel_size == 5
+    assert encoder.model.config.model_type == "wavlm" and encoder.inputs.kind == "waveform"
+    assert encoder.inputs.normalize and encoder.use_attention_mask
     with torch.inference_mode():
         states, frames = encoder(torch.randn(2, 16000) * 0.1, torch.tensor([16000, 8000]))
     assert len(states) == 3 and states[-1].shape == (2, 49, 32) and frames.tolist() == [49, 24]

@@ -4,17 +4,20 @@ Method (HuBERT's first iteration, scaled down):
 
 1. Targets: Kaldi-compatible MFCCs (``torchaudio.compliance.kaldi.mfcc``, 25 ms / 10 ms) with
    deltas and delta-deltas, mean/variance-normalised per utterance, taken at every other frame
-   so that target ``i`` is centred on model frame ``i`` (both at ``320 i + 200`` samples, 50 Hz);
-   k-means (scikit-learn) turns them into ``num_clusters`` cluster ids.
-2. Model: a HuBERT or WavLM architecture from a transformers config (layer-norm conv feature
-   encoder with few channels, a few narrow transformer layers) plus a linear head to the
-   clusters, used only during pretraining.
+   so that target ``i`` is centred on a waveform model's frame ``i`` (both at ``320 i + 200``
+   samples, 50 Hz; w2v-BERT's frame ``i`` is centred 5 ms later, at ``320 i + 280``);
+   k-means (scikit-learn) turns them into ``num_clusters`` cluster ids. Optionally
+   speed-perturbed copies of the training utterances get their own ids by the same centroids.
+2. Model: a w2v-BERT Conformer on stacked filterbanks (the recipe), or a HuBERT or WavLM
+   architecture (layer-norm conv feature encoder with few channels, a few narrow transformer
+   layers), from a transformers config, plus a linear head to the clusters, used only
+   during pretraining.
 3. Masked prediction: spans of ``mask.length`` frames (starts drawn so that about
    ``mask.prob`` of the frames are covered) are replaced by the model's mask embedding;
    the loss is cross-entropy of the cluster id on masked frames.
 
-Only audio is used (never targets). The result is saved with ``save_pretrained`` plus a
-``Wav2Vec2FeatureExtractor`` config, so ``load_ssl_encoder(out)`` loads it like a hub model.
+Only audio is used (never targets). The result is saved with ``save_pretrained`` plus its
+feature-extractor config (``SeamlessM4TFeatureExtractor`` or ``Wav2Vec2FeatureExtractor``), so ``load_ssl_encoder(out)`` loads it like a hub model.
 Work files (resolved config, train log, cluster centroids, checkpoints) go to ``out/pretrain/``;
 ``out/config.json`` is written last and marks a finished model.
 """
@@ -62,7 +65,7 @@ VALID_MASKS = 4    # validation: every utterance is scored under this many (fixe
 
 @dataclass
 class PretrainModelConfig:
-    arch: Literal["wavlm", "hubert", "w2v-bert"] = "wavlm"
+    arch: Literal["wavlm", "hubert", "w2v-bert"] = "w2v-bert"
     hidden_size: int = 192
     num_layers: int = 4
     num_heads: int = 4
@@ -70,7 +73,7 @@ class PretrainModelConfig:
     conv_dim: int = 32
     conv_pos_kernel: int = 32
     conv_pos_groups: int = 4
-    conformer_kernel: int = 31
+    conformer_kernel: int = 15
     dropout: float = 0.1
     layerdrop: float = 0.0
 
@@ -98,7 +101,7 @@ class PretrainTrainConfig:
     max_minutes: float = 10.0
     valid_fraction: float = 0.1
     crop_seconds: float = 3.0
-    speed_perturb: list[float] = field(default_factory=list)
+    speed_perturb: list[float] = field(default_factory=lambda: [0.9, 1.1])
     batch_seconds: float = 8.0
     lr: float = 2.0e-3
     warmup_fraction: float = 0.1
