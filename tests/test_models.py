@@ -227,6 +227,22 @@ def test_joint_fine_tunes_a_filterbank_ssl_model(tmp_path):
     assert model.enhance(batch).shape == batch.wav.shape
 
 
+def test_frozen_layers_keep_the_lowest_transformer_layers_fixed(tiny_ssl):
+    torch.manual_seed(0)
+    cfg = _model("joint", tiny_ssl, "cnn")
+    cfg.ssl.frozen_layers = 1
+    model = build_model(cfg, 3, 100.0)
+    layers = model.frontend.encoder.model.encoder.layers
+    before = [{k: v.clone() for k, v in layer.state_dict().items()} for layer in layers]
+    _fit(model, _toy_batch(), steps=3)
+    assert all(torch.equal(v, before[0][k]) for k, v in layers[0].state_dict().items())
+    assert not all(torch.equal(v, before[1][k]) for k, v in layers[1].state_dict().items())
+    from sitool.errors import SitoolError
+    cfg.ssl.frozen_layers = 3
+    with pytest.raises(SitoolError, match=r"ssl.frozen_layers: 3 is not in 0\.\.2"):
+        build_model(cfg, 3, 100.0)
+
+
 def test_cascade_trains_si_on_enhanced_audio(tiny_ssl):
     torch.manual_seed(0)
     batch = _toy_batch()

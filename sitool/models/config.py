@@ -19,6 +19,7 @@ class SSLConfig:
 
     model: str = "exp/ssl_tiny"          # HF id or local dir (save_pretrained format)
     freeze: Literal["all", "cnn", "none"] = "all"   # all: frozen; cnn: fine-tune the transformer
+    frozen_layers: int = 0               # fine-tuning: also keep the lowest N transformer layers fixed
     layers: list[int] | None = None      # hidden states to aggregate (0 = CNN projection); None = all
     cache: str | None = None             # frozen SSL only: cache root, dump/ssl/<model_tag> (holds <set>/)
     spec_augment: bool = False           # HF time masking while fine-tuning (apply_spec_augment)

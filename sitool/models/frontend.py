@@ -79,6 +79,8 @@ def configure_encoder(encoder, cfg: SSLConfig):
     memory drops from one set per layer to about one layer's, at the cost of a second
     forward pass of the encoder during the backward pass)."""
     encoder.set_freeze(cfg.freeze)
+    if cfg.frozen_layers:
+        freeze_lowest_layers(encoder, cfg.frozen_layers, cfg.freeze)
     hf_config = encoder.model.config
     hf_config.layerdrop = 0.0
     hf_config.apply_spec_augment = cfg.spec_augment
@@ -96,6 +98,21 @@ def configure_encoder(encoder, cfg: SSLConfig):
     if masked is not None and not cfg.spec_augment:
         masked.requires_grad = False   # unused without SpecAugment; keeps DDP's bookkeeping exact
     return encoder
+
+
+def freeze_lowest_layers(encoder, count: int, freeze: str) -> None:
+    """Keep the lowest ``count`` transformer (Conformer) layers of a fine-tuned encoder fixed,
+    so that fine-tuning moves only the layers above them (``ssl.frozen_layers``)."""
+    layers = encoder.model.encoder.layers
+    if not 0 <= count <= len(layers):
+        raise SitoolError(f"ssl.frozen_layers: {count} is not in 0..{len(layers)} (the "
+                          f"transformer layers of {encoder.name})")
+    if freeze == "all":
+        log.info("ssl.frozen_layers: the encoder is frozen anyway (ssl.freeze: all)")
+        return
+    for layer in list(layers)[:count]:
+        for p in layer.parameters():
+            p.requires_grad = False
 
 
 class SSLFrontend(nn.Module):
