@@ -277,3 +277,18 @@ def test_helpers():
     durations = {"a": 1.0, "b": 2.0, "c": 1.5, "d": 0.4}
     assert plan_shards(["a", "b", "c", "d"], durations, 3.0) == [["a", "b"], ["c", "d"]]
     assert plan_shards(["a", "b"], durations, 0.5) == [["a"], ["b"]]
+
+
+def test_extraction_leaves_no_inference_tensors_for_training(models):
+    """Bug: w2v-BERT's rotary position table, cached by an extraction under inference mode
+    (a dev evaluation), was reused by the next training step of the same length, and the
+    backward pass failed ('Inference tensors cannot be saved for backward')."""
+    from sitool.ssl.extract import extract_hidden_states
+
+    encoder = load_ssl_encoder(models["w2v-bert"], freeze="none")
+    wav = torch.randn(1, 16000) * 0.1
+    extract_hidden_states(encoder, [wav[0].numpy()])
+    encoder.train()
+    states, _ = encoder(wav, torch.tensor([16000]))
+    states[-1].sum().backward()
+    assert encoder.model.encoder.layers[0].ffn1.intermediate_dense.weight.grad is not None

@@ -64,6 +64,26 @@ def _precomputed_features(model: nn.Module, features: torch.Tensor) -> Iterator[
 
 
 @contextlib.contextmanager
+def _uncached_positions(model: nn.Module) -> Iterator[None]:
+    """Drop position tables that a model caches between calls (w2v-BERT's rotary embedding
+    keeps the last length's cos/sin) before and after an extraction: a table made under
+    inference mode would break the backward pass of a training step of the same length, and
+    one made under autocast would be reused, in 16 bit, by an fp32 call."""
+    caches = [m for m in model.modules() if hasattr(m, "cached_rotary_positional_embedding")]
+
+    def clear():
+        for module in caches:
+            module.cached_rotary_positional_embedding = None
+            module.cached_sequence_length = None
+
+    clear()
+    try:
+        yield
+    finally:
+        clear()
+
+
+@contextlib.contextmanager
 def _truncated_encoder(model: nn.Module, last_layer: int) -> Iterator[None]:
     """Run only transformer layers 1..``last_layer`` (layers after the last one asked for
     do not change the earlier hidden states)."""
@@ -174,7 +194,7 @@ def extract_hidden_states(encoder: SSLEncoder, wavs: Sequence[np.ndarray],
         raise SitoolError(f"{encoder.name}: layer(s) {bad} out of range "
                           f"0..{encoder.num_layers - 1}")
     device = _device(encoder)
-    with autocast_context(autocast, device):
+    with autocast_context(autocast, device), _uncached_positions(encoder.model):
         if encoder.inputs.kind == "filterbank":
             out, frames = _filterbank_forward(encoder, wavs, max(layers), device)
         else:
