@@ -226,6 +226,15 @@ def test_cli_default_tag_rerun_is_a_no_op_and_config_changes_are_refused(setup, 
     result = runner.invoke(main, ["train", "--config", str(conf), "optim.epochs=2"])
     assert result.exit_code == 1 and "trained with another config (optim.epochs: 1 -> 2)" in result.output
 
+    # Bug: an experiment written before a config key existed (here model.ssl.frozen_layers)
+    # was refused as "trained with another config (None -> 0)"; a missing key is its default.
+    saved = yaml.safe_load((exp / "config.yaml").read_text())
+    del saved["model"]["ssl"]["frozen_layers"]
+    (exp / "config.yaml").write_text(yaml.safe_dump(saved))
+    result = runner.invoke(main, ["train", "--config", str(conf), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert (exp / "checkpoints" / "last.pt").stat().st_mtime_ns == stamp
+
     result = runner.invoke(main, ["train", "--config", str(conf), "--overwrite", "--no-progress",
                                   "optim.epochs=2"])
     assert result.exit_code == 0, result.output

@@ -92,13 +92,14 @@ def prepare_exp_dir(out: Path, resolved: dict, command: str, overwrite: bool) ->
 
     An existing experiment with a different config is an error (resume needs the same one),
     once it has a checkpoint: a run that failed before its first epoch ended never blocks.
+    A key that the saved config lacks (written before the key existed) counts as its default.
     """
     config_path = out / "config.yaml"
     if overwrite and out.exists():
         log.info("%s: --overwrite: removing the previous experiment", out)
         shutil.rmtree(out)
     if config_path.is_file():
-        old = _flatten(read_yaml(config_path))
+        old = {**_flatten(to_dict(TrainConfig())), **_flatten(read_yaml(config_path))}
         new = _flatten(resolved)
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if diff and not (out / "checkpoints" / "last.pt").is_file():
