@@ -15,15 +15,12 @@ Either way model frame ``i`` covers samples ``[hop * i, hop * i + field)`` (:cla
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from sitool.errors import SitoolError
-
-log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
 WAVEFORM_TYPES = ("wavlm", "hubert", "wav2vec2")
