@@ -367,7 +367,7 @@ def _extract_shards(writer: _Writer, data: DataDir, shards: list[list[str]], tod
     encoder = load_ssl_encoder(ssl_model, freeze="all").to(torch_device)
     if batch_seconds is None:
         batch_seconds = default_batch_seconds(torch_device)
-    min_samples = _receptive_field(encoder)
+    min_samples = encoder.grid.field      # fewest input samples that give one frame
     fidelity_pending = autocast is not None
     total = sum(len(shards[i - 1]) for i in todo)
     with tqdm(total=total, desc=f"cache-ssl {data.name}{where}", unit="utt",
@@ -514,7 +514,3 @@ def _bytes(size: float) -> str:
             return f"{size / scale:.1f} {unit}"
     return f"{size / 1e3:.1f} kB"
 
-
-def _receptive_field(encoder) -> int:
-    """Fewest input samples that give one output frame."""
-    return encoder.grid.field

@@ -19,7 +19,7 @@ from torch import nn
 
 from sitool.errors import SitoolError
 from sitool.ssl.inputs import (FILTERBANK_TYPES, WAVEFORM_TYPES, FilterbankInputs, WaveformInputs,
-                               default_filterbank_extractor, frame_grid, is_filterbank_model)
+                               frame_grid, is_filterbank_model, model_inputs)
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +75,12 @@ def _load_pretrained(name_or_path: str, pretrained: bool = True):
         extractor = AutoFeatureExtractor.from_pretrained(name_or_path)
     except (OSError, ValueError):
         extractor = None
-    if is_filterbank_model(config):
-        if extractor is None:
-            log.warning("%s: no preprocessor_config.json; using w2v-BERT 2.0's filterbank "
-                        "features (80 mel bins, per-utterance normalisation)", name_or_path)
-            extractor = default_filterbank_extractor(config)
-        return model, FilterbankInputs(extractor, frame_grid(config))
     if extractor is None:
-        log.warning("%s: no preprocessor_config.json; assuming inputs are normalised "
-                    "(zero mean, unit variance)", name_or_path)
-    return model, WaveformInputs(bool(getattr(extractor, "do_normalize", True)))
+        log.warning("%s: no preprocessor_config.json; assuming %s", name_or_path,
+                    "w2v-BERT 2.0's filterbank features (80 mel bins, per-utterance normalisation)"
+                    if is_filterbank_model(config) else
+                    "inputs are normalised (zero mean, unit variance)")
+    return model, model_inputs(config, extractor)
 
 
 class SSLEncoder(nn.Module):

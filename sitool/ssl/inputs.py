@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from sitool.audio import SAMPLE_RATE
 from sitool.errors import SitoolError
 
-SAMPLE_RATE = 16000
 WAVEFORM_TYPES = ("wavlm", "hubert", "wav2vec2")
 FILTERBANK_TYPES = ("wav2vec2-bert",)
 FBANK_WINDOW, FBANK_SHIFT = 400, 160    # SeamlessM4TFeatureExtractor's fixed framing (samples)
@@ -138,3 +138,12 @@ def default_filterbank_extractor(config):
 
     return SeamlessM4TFeatureExtractor(feature_size=80, num_mel_bins=80, sampling_rate=SAMPLE_RATE,
                                        stride=fbank_stride(config), padding_value=1.0)
+
+
+def model_inputs(config, extractor=None):
+    """How a model of the transformers ``config`` reads audio, from its feature extractor;
+    without one, what its kind ships with (w2v-BERT 2.0's filterbanks; normalised samples)."""
+    if is_filterbank_model(config):
+        return FilterbankInputs(extractor or default_filterbank_extractor(config),
+                                frame_grid(config))
+    return WaveformInputs(bool(getattr(extractor, "do_normalize", True)))

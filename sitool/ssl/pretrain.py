@@ -49,13 +49,13 @@ from sitool.errors import SitoolError
 from sitool.io import atomic_path, atomic_write_text, read_yaml, write_yaml
 from sitool.ssl.encoder import SSLEncoder
 from sitool.ssl.extract import MASK_WARNING, batch_by_length
-from sitool.ssl.inputs import (FilterbankInputs, WaveformInputs, default_filterbank_extractor,
-                               frame_grid, is_filterbank_model)
+from sitool.ssl.inputs import FrameGrid, default_filterbank_extractor, is_filterbank_model, model_inputs
 
 log = logging.getLogger(__name__)
 
 HOP = 320          # samples per model frame (conv strides 5*2*2*2*2*2*2) -> 50 frames/s
 FIELD = 400        # receptive field of the conv feature encoder (samples)
+TARGET_GRID = FrameGrid(hop=HOP, field=FIELD)   # the cluster targets' frames (a waveform model's)
 MFCC_HOP = 160     # Kaldi 10 ms frame shift at 16 kHz
 VALID_MASKS = 4    # validation: every utterance is scored under this many (fixed) mask draws
 
@@ -188,14 +188,6 @@ def build_pretrain_model(config: PretrainModelConfig, seed: int = 0) -> nn.Modul
     return random_model(transformers_config(config), seed)
 
 
-def model_inputs(model: nn.Module):
-    """How ``model`` reads audio, as the saved dir will tell :func:`load_ssl_encoder`."""
-    config = model.config
-    if is_filterbank_model(config):
-        return FilterbankInputs(default_filterbank_extractor(config), frame_grid(config))
-    return WaveformInputs(normalize=True)
-
-
 def save_hf_model(model: nn.Module, out: Path) -> None:
     """Write ``model`` in HF format into ``out`` (weights and feature-extractor config first,
     ``config.json`` last, each by rename), so a half-written dir never looks finished. A
@@ -224,7 +216,7 @@ def save_hf_model(model: nn.Module, out: Path) -> None:
 
 def frames_for(num_samples: int) -> int:
     """Model frames for ``num_samples`` of audio (0 when shorter than the receptive field)."""
-    return 0 if num_samples < FIELD else (num_samples - FIELD) // HOP + 1
+    return TARGET_GRID.frames(num_samples)
 
 
 def mfcc_features(wav: np.ndarray, num_ceps: int = 13, deltas: bool = True) -> np.ndarray:
@@ -251,7 +243,7 @@ def source_columns(wav: np.ndarray, weight: float) -> np.ndarray:
     ``[frames_for(len(wav)), 3]``: the pitch and voicing that MFCCs leave out, on one scale
     for every speaker (``sitool.articulation.source``, read at the frames' centres)."""
     frames = frames_for(len(wav))
-    centres = (np.arange(frames) * HOP + FIELD / 2) / SAMPLE_RATE
+    centres = TARGET_GRID.centres_s(frames)
     rate = 100.0
     n_track = int(centres[-1] * rate) + 2 if frames else 1     # covers the last centre
     track = source_features(wav, SAMPLE_RATE, rate, n_frames=n_track)
@@ -383,7 +375,7 @@ class MaskedPredictor(nn.Module):
 
     def __init__(self, model: nn.Module, num_clusters: int):
         super().__init__()
-        self.encoder = SSLEncoder(model, model_inputs(model), name="pretrain")
+        self.encoder = SSLEncoder(model, model_inputs(model.config), name="pretrain")
         self.head = nn.Linear(model.config.hidden_size, num_clusters)
 
     def forward(self, wavs: torch.Tensor, lengths: torch.Tensor,
