@@ -23,7 +23,7 @@ nj=2                       # parallel jobs (synthesis workers, cache/decode shar
 cmd=local                  # job runner for sharded stages: local or slurm
 seed=1                     # random seed for corpus, noise and mixing
 corpus=corpus/synth        # where stage 0 writes the synthetic corpus
-num_utts=90                # synthetic corpus: total utterances over its 15 speakers
+num_utts=108               # synthetic corpus: total utterances over its 18 speakers (6 each)
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
 models="si_clean si_multi joint si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
@@ -200,7 +200,7 @@ if run_stage 6; then
   for m in $models; do need 5 "$exp/train_$m/decode/test" "$exp/train_$m/decode/test_noisy"; done
   log "stage 6: score -> RESULTS.md, $results_plots/"
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage6_score.JOB.log" -- \
-    sitool score --exp-root "$exp" --nj "$nj" --job JOB "${overwrite_flag[@]}"
+    sitool score --exp-root "$exp" --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
   baseline_flags=()
   for m in $baselines; do
     [ -d "$exp/train_$m" ] && baseline_flags+=(--baseline "$exp/train_$m")

@@ -8,6 +8,9 @@
 3. Aggregation + printout for a recipe-sized score table (--models x --utts noisy utterances
    x 9 targets), the cost of every ``sitool score --snr ... --noise ...`` query.
 4. With --pool: SE scoring of a decode dir with --nj 1 vs --nj 2 (local worker processes).
+5. With --shards: run.sh stage 6's shard jobs, ``sitool score --nj 2 --job J`` for J = 1, 2
+   side by side, with the libraries' default threads (the baseline: what stage 6 ran until
+   it passed ``--num-threads 1``) and with ``--num-threads 1``; wall seconds per utterance.
 
     python bench/scoring.py                  # toy data built on the fly in a temp dir
     python bench/scoring.py --pool --utts 3000
@@ -166,6 +169,31 @@ def bench_pool(decode) -> None:
           f"(x{t1 / t2:.2f})")
 
 
+def bench_shards(decode, repeats: int) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    n = len(decode.enhanced_scp)
+
+    def run_jobs(threads: int) -> None:
+        jobs = [subprocess.Popen([sys.executable, "-m", "sitool", "score", "--exp",
+                                  str(decode.exp_dir), "--nj", "2", "--job", str(job),
+                                  "--num-threads", str(threads), "--overwrite", "--no-plots"],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                for job in (1, 2)]
+        if any(job.wait() for job in jobs):
+            raise SystemExit("bench_shards: a sitool score job failed")
+
+    default = _median_time(lambda: run_jobs(0), repeats)
+    one = _median_time(lambda: run_jobs(1), repeats)
+    print(f"stage 6 shard jobs (2 side by side), {n} noisy utts, SE + SI scoring: "
+          f"default threads {1000 * default / n:.0f} ms/utt (baseline), --num-threads 1 "
+          f"{1000 * one / n:.0f} ms/utt (x{default / one:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utts", type=int, default=20, help="clean test utterances (x2 SNRs)")
@@ -173,6 +201,7 @@ def main() -> None:
     parser.add_argument("--agg-utts", type=int, default=6000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--pool", action="store_true")
+    parser.add_argument("--shards", action="store_true")
     args = parser.parse_args()
     import logging
 
@@ -186,6 +215,8 @@ def main() -> None:
         bench_paired(args.models, args.agg_utts, 1)
         if args.pool:
             bench_pool(decode)
+        if args.shards:
+            bench_shards(decode, max(1, args.repeats // 2))
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

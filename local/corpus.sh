@@ -3,10 +3,10 @@
 set -euo pipefail
 
 corpus=corpus/synth        # output corpus dir
-num_utts=90                # number of utterances (see sitool synth-corpus --help)
+num_utts=108               # number of utterances, spread evenly over the speakers (6 each)
 nj=2                       # synthesis worker processes
 seed=1                     # random seed
-speakers=8,1,2,4           # speakers per split: train,dev,test,babble talkers (8,1,2,4: the fixed 15)
+speakers=8,2,4,4           # speakers per split: train,dev,test,babble talkers (8,1,2,4: the fixed table of 15)
 oral_scale=0.92,1.05       # anatomy range of the speakers: oral scale min,max (JD3 = 1)
 pharynx_scale=0.85,1.10    # pharynx scale min,max
 log=exp/log/corpus.log     # log file

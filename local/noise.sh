@@ -3,4 +3,4 @@
 # synthetic talkers) and the noisy sets. Options: see utils/noisy_sets.sh; anything given
 # here or by run.sh is passed on.
 set -euo pipefail
-exec utils/noisy_sets.sh --noise-source synth --test-utts 20 "$@"
+exec utils/noisy_sets.sh --noise-source synth "$@"

@@ -1,6 +1,7 @@
 """Foundation pieces: tables, atomic writes, audio loading, configs, sharding, the CLI shell."""
 
 import dataclasses
+import os
 import subprocess
 import sys
 from typing import Literal
@@ -127,6 +128,24 @@ def test_shards_cover_items_once():
     assert sum(parts, []) == items and [len(p) for p in parts] == [3, 4, 4]
     with pytest.raises(SitoolError, match="1..3"):
         shard(items, 3, 4)
+
+
+def test_limit_threads_reaches_numpy_blas_and_torch():
+    # A shard job of `sitool score --num-threads 1` ran numpy's BLAS on every core, so two
+    # shards on two cores contended (1.9x slower per utterance). Run in a fresh process with
+    # the thread variables unset, so the libraries start with a thread per core.
+    code = ("import numpy, torch\n"
+            "from threadpoolctl import threadpool_info\n"
+            "from sitool.parallel import limit_threads\n"
+            "limit_threads(1)\n"
+            "import os\n"
+            "print(max(i['num_threads'] for i in threadpool_info()), torch.get_num_threads(),\n"
+            "      os.environ['OMP_NUM_THREADS'])\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=env, check=True)
+    assert result.stdout.split() == ["1", "1", "1"]
 
 
 def test_cli_error_is_one_line(tmp_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from sitool.cli.options import num_threads_option
+from sitool.parallel import limit_threads
+
 
 @click.command("decode")
 @click.option("--exp", "exp_dir", required=True, type=click.Path(file_okay=False),
@@ -20,8 +23,7 @@ import click
               help="Padded audio seconds per batch.")
 @click.option("--no-cache", is_flag=True,
               help="Run the SSL on the fly even when the set's SSL cache could be read.")
-@click.option("--num-threads", default=0, show_default=True,
-              help="torch CPU threads (0: torch's default; use 1 per job for local --nj jobs).")
+@num_threads_option
 @click.option("--overwrite", is_flag=True, help="Redo decode dirs that exist.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option("--chunk-seconds", default=20.0, show_default=True,
@@ -42,10 +44,7 @@ def decode_command(exp_dir, data_dirs, nj, job, checkpoint, device, batch_second
     """
     from sitool.decode import decode
 
-    if num_threads > 0:
-        import torch
-
-        torch.set_num_threads(num_threads)
+    limit_threads(num_threads)
     decode(exp_dir, list(data_dirs), nj=nj, job=job, checkpoint=checkpoint,
            overwrite=overwrite, device=device, use_cache=not no_cache,
            batch_seconds=batch_seconds, progress=not no_progress, chunk_seconds=chunk_seconds,

@@ -1,10 +1,17 @@
-"""Parsing of the comma-separated option values several commands take."""
+"""Options several commands share, and parsing of the comma-separated values they take."""
 
 from __future__ import annotations
 
 import math
 
+import click
+
 from sitool.errors import SitoolError
+
+num_threads_option = click.option(
+    "--num-threads", default=0, show_default=True,
+    help="CPU threads of this process, torch and numpy's BLAS (0: their defaults). Use 1 when "
+         "running --nj local jobs on as many cores.")
 
 
 def parse_numbers(text: str, what: str) -> list[float]:

@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from sitool.cli.options import num_threads_option
+from sitool.parallel import limit_threads
 from sitool.scoring.aggregate import Filters, parse_snr
 
 
@@ -42,11 +44,12 @@ from sitool.scoring.aggregate import Filters, parse_snr
 @click.option("--job", default=None, type=int,
               help="Score only shard JOB of NJ (1-based; no tables). A later run without --job merges.")
 @click.option("--overwrite", is_flag=True, help="Re-score even when the cached scores are current.")
+@num_threads_option
 @click.option("--ci/--no-ci", default=True, show_default=True,
               help="Paired comparisons against each --baseline with 95 % bootstrap CIs over test "
                    "utterances (printout and RESULTS.md).")
 def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, results, plots, no_plots,
-          plot_utt, exp_root, no_se, nj, job, overwrite, ci) -> None:
+          plot_utt, exp_root, no_se, nj, job, overwrite, num_threads, ci) -> None:
     """Score decode dirs: mean PPMC and RMSE by set, noise and SNR; RESULTS.md; plots.
 
     \b
@@ -58,6 +61,7 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, res
     """
     from sitool.scoring.score import score_experiments
 
+    limit_threads(num_threads)
     filters = Filters(sets=tuple(sets), snrs=tuple(parse_snr(s) for s in snrs),
                       noises=tuple(noises))
     make_plots = not no_plots and (plots is not None or results is not None)

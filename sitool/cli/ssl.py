@@ -7,14 +7,9 @@ from pathlib import Path
 
 import click
 
+from sitool.cli.options import num_threads_option
 from sitool.errors import SitoolError
-
-
-def _set_threads(num_threads: int) -> None:
-    if num_threads > 0:
-        import torch
-
-        torch.set_num_threads(num_threads)
+from sitool.parallel import limit_threads
 
 
 def _split_overrides(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -59,9 +54,7 @@ def _split_overrides(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
 @click.option("--device", default=None, help="torch device [default: cuda if available, else cpu].")
 @click.option("--shard-seconds", default=60.0, show_default=True,
               help="Audio seconds per shard file (the unit of resuming and of --nj splitting).")
-@click.option("--num-threads", default=0, show_default=True,
-              help="torch CPU threads (0: torch's default). Use 1 when running --nj local jobs "
-                   "on as many cores.")
+@num_threads_option
 @click.option("--overwrite", is_flag=True, help="Redo caches that exist.")
 def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precision, autocast, nj,
                       job, batch_seconds, device, shard_seconds, num_threads, overwrite) -> None:
@@ -74,7 +67,7 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
     from sitool.ssl.cache_layout import model_tag
     from sitool.ssl.cache_writer import cache_ssl, parse_layers
 
-    _set_threads(num_threads)
+    limit_threads(num_threads)
     chosen = parse_layers(layers)
     if configs:
         from sitool.ssl.encoder import load_ssl_config
@@ -100,7 +93,7 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
               help="Model dir to write (HF format), e.g. exp/ssl_tiny.")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="Pretraining config, e.g. conf/pretrain_ssl.yaml.")
-@click.option("--num-threads", default=0, show_default=True, help="torch CPU threads (0: default).")
+@num_threads_option
 @click.option("--overwrite", is_flag=True, help="Start again even if OUT is finished.")
 def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None:
     """Pretrain a small HuBERT/WavLM-architecture model on the audio of DATA_DIRS.
@@ -112,7 +105,7 @@ def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None
     from sitool.ssl.pretrain import PretrainConfig, pretrain_ssl
     from sitool.config import load_config
 
-    _set_threads(num_threads)
+    limit_threads(num_threads)
     data_dirs, overrides = _split_overrides(args)
     if not data_dirs:
         raise SitoolError("pretrain-ssl: give at least one data dir")
@@ -138,7 +131,7 @@ def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None
               help="Log-mel frames stacked on either side of each frame (10 ms each).")
 @click.option("--max-utts", default=0, show_default=True,
               help="Use at most this many utterances per set (0: all).")
-@click.option("--num-threads", default=0, show_default=True, help="torch CPU threads (0: default).")
+@num_threads_option
 def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_baseline, fbank,
                       fbank_context, max_utts, num_threads) -> None:
     """Linear (ridge) probe from frozen SSL features to the targets: fit on --train, print the
@@ -147,7 +140,7 @@ def probe_ssl_command(ssl_model, train_dir, dev_dir, layers, pooling, random_bas
     from sitool.ssl.cache_writer import parse_layers
     from sitool.ssl.probe import format_probe, probe_ssl
 
-    _set_threads(num_threads)
+    limit_threads(num_threads)
     results = probe_ssl(ssl_model, train_dir, dev_dir, layers=parse_layers(layers),
                         pooling=pooling, random_baseline=random_baseline,
                         max_utts=max_utts or None, fbank=fbank, fbank_context=fbank_context)

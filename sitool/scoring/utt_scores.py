@@ -42,7 +42,7 @@ from sitool.audio import SAMPLE_RATE, load_audio
 from sitool.datadir import FRAME_TOLERANCE_S, load_target_file
 from sitool.errors import SitoolError
 from sitool.io import atomic_write_text, read_yaml, write_yaml
-from sitool.parallel import check_job, shard
+from sitool.parallel import THREAD_VARIABLES, check_job, shard
 from sitool.scoring import metrics
 from sitool.scoring.decodes import DecodeDir, is_decode_dir
 
@@ -304,9 +304,6 @@ def _merge_parts(decode: DecodeDir, filename: str, fingerprint: str) -> str | No
                      for j in range(1, nj + 1)]
             return texts[0][0] + "".join(line for t in texts for line in t[1:])
     return None
-
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @contextlib.contextmanager
