@@ -141,10 +141,20 @@ def shell_default(script: Path, name: str) -> str:
     return re.search(rf"^{name}=(\S*)", script.read_text(), re.M).group(1)
 
 
-def test_num_utts_default_is_the_same_in_run_sh_the_corpus_hook_and_the_cli():
-    cli_default = next(p.default for p in synth_corpus.params if p.name == "num_utts")
-    assert shell_default(ROOT / "run.sh", "num_utts") == str(cli_default)
-    assert shell_default(ROOT / "local" / "corpus.sh", "num_utts") == str(cli_default)
+def test_num_utts_default_is_the_same_in_run_sh_and_the_corpus_hook():
+    assert shell_default(ROOT / "run.sh", "num_utts") == shell_default(ROOT / "local" / "corpus.sh",
+                                                                       "num_utts")
+
+
+def test_the_cli_default_corpus_has_as_many_utterances_per_speaker_as_the_recipe():
+    """The CLI's default is the fixed 15-speaker table, the recipe's 18 generated speakers:
+    both give each speaker the same number of utterances."""
+    cli = {p.name: p.default for p in synth_corpus.params}
+    recipe_speakers = shell_default(ROOT / "local" / "corpus.sh", "speakers")
+    per_speaker_cli = cli["num_utts"] / sum(map(int, cli["speaker_counts"].split(",")))
+    per_speaker_recipe = (int(shell_default(ROOT / "run.sh", "num_utts"))
+                          / sum(map(int, recipe_speakers.split(","))))
+    assert per_speaker_cli == per_speaker_recipe == 6
 
 
 # A "Large:" comment: "# ... Large: VALUE", "Large on a GPU: VALUE", "Large/GPU: VALUE" or
