@@ -297,3 +297,20 @@ def test_cli_filters_and_errors(in_recipe):
     assert res.exit_code == 1 and "error: exp/nope: experiment dir not found" in res.output
     res = runner.invoke(main, ["score", "--noise", "pink", "--no-se"])
     assert res.exit_code == 1 and "--noise pink: not a scored noise category or type" in res.output
+
+
+def test_an_se_only_experiment_scores_alone(in_recipe):
+    """Bug: `sitool score --exp exp/train_se` computed the SE scores and then stopped with "no
+    decode dir has predicted targets". An SE-only model gets SE tables; SI-only options say so."""
+    runner = CliRunner()
+    res = runner.invoke(main, ["score", "--exp", "exp/se", "--snr", "-5", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert "== test_noisy: babble -5 dB ==" in res.output and "== test: clean" not in res.output
+    lines = res.output.splitlines()
+    noisy = next(l for l in lines if l.startswith("noisy input")).split()[3:6]
+    se = next(l for l in lines if l.startswith("se ")).split()[2:5]
+    assert noisy == se and float(noisy[1]) > 0   # identity "enhancement": the input's PESQ, STOI, SI-SDR
+    res = runner.invoke(main, ["score", "--exp", "exp/se", "--no-se"])
+    assert res.exit_code == 1 and "no decode dir has predicted targets" in res.output
+    res = runner.invoke(main, ["score", "--exp", "exp/se", "--results", "R.md", "--no-plots"])
+    assert res.exit_code == 1 and "--results" in res.output and "SE-only" in res.output

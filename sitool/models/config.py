@@ -58,6 +58,9 @@ class SEConfig:
 
     target: Literal["mask", "ssl"] = "mask"   # mask: spectral mask, loss to log1p|STFT(clean)|;
                                               # ssl: predict the frozen SSL's clean hidden states
+    loss: Literal["log_mag", "si_sdr"] = "log_mag"  # target mask: MSE of log1p magnitudes, or
+                                         # the negative SI-SDR of the resynthesised audio
+                                         # (dB / 10, so 1 unit = 10 dB)
     n_fft: int = 400                     # STFT size (25 ms at 16 kHz)
     hop: int = 160                       # STFT hop (10 ms: 100 frames/s)
     proj_dim: int = 256                  # linear layer after [SSL ⊕ log1p|STFT(noisy)|]

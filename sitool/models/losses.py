@@ -55,6 +55,21 @@ def ppmc_loss(pred: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor) -> t
     return 1.0 - masked_ppmc(pred, ref, lengths).mean()
 
 
+def si_sdr(est: torch.Tensor, ref: torch.Tensor, lengths: torch.Tensor,
+           eps: float = 1e-8) -> torch.Tensor:
+    """Scale-invariant SDR in dB per utterance ``[B]`` of waveforms ``[B, S]`` over each one's
+    first ``lengths`` samples (both zero-meaned there): the energy of the projection of
+    ``est`` on ``ref`` over the energy of the rest."""
+    mask = frame_mask(lengths, est.shape[1]).to(est.dtype)
+    count = lengths.to(est.dtype).clamp(min=1)[:, None]
+    est = (est - (est * mask).sum(1, keepdim=True) / count) * mask
+    ref = (ref - (ref * mask).sum(1, keepdim=True) / count) * mask
+    scale = (est * ref).sum(1, keepdim=True) / ((ref ** 2).sum(1, keepdim=True) + eps)
+    target = scale * ref
+    residual = est - target
+    return 10 * torch.log10(((target ** 2).sum(1) + eps) / ((residual ** 2).sum(1) + eps))
+
+
 def ppmc_per_target(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """PPMC of each column of ``pred [T, n]`` vs ``ref [T, n]``; NaN where a track is constant."""
     pc = pred - pred.mean(0)

@@ -27,7 +27,7 @@ from sitool.models.config import ModelConfig
 from sitool.models.framerate import resample_frames
 from sitool.models.fbank import FbankFrontend, fbank_geometry
 from sitool.models.frontend import SSLFrontend, SSLGeometry, load_encoder
-from sitool.models.losses import masked_mae, masked_mse, masked_variance, ppmc_loss
+from sitool.models.losses import masked_mae, masked_mse, masked_variance, ppmc_loss, si_sdr
 from sitool.models.se_head import MaskSEHead, SSLTargetSEHead
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
@@ -181,6 +181,10 @@ class InversionModel(nn.Module):
         if out.mask is not None:
             if batch.clean_wav is None:
                 raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
+            if self.cfg.se.loss == "si_sdr":
+                enhanced = self.stft.resynthesise(out.mask * out.noisy_spec.abs(), out.noisy_spec,
+                                                  batch.wav_lengths)
+                return -si_sdr(enhanced, batch.clean_wav, batch.wav_lengths).mean() / 10
             clean = torch.log1p(self.stft.magnitude(batch.clean_wav, batch.wav_lengths))
             est = torch.log1p(out.mask * out.noisy_spec.abs())
             loss = masked_mse(est, clean, out.spec_lengths)

@@ -186,6 +186,19 @@ def default_plot_dir(experiments: Experiments) -> Path:
     return Path(os.path.commonpath([str(e.parent) for e in exps])) / "plots"
 
 
+def se_only_result(experiments: Experiments, se: pd.DataFrame, filters: Filters, by_type: bool,
+                   score_files: list[Path], results: str | os.PathLike | None) -> "ScoreResult":
+    """The SE tables of experiments that have no SI head (e.g. ``exp/train_se``)."""
+    if results is not None:
+        raise SitoolError("--results: RESULTS.md compares SI models; the scored experiments are "
+                          "SE-only (score them with an SI model, or drop --results)")
+    se = aggregate.pool_types(aggregate.apply_filters(se, filters), by_type)
+    summary = aggregate.summarise_se(se, aggregate.KEYS)
+    log.info("no SI head in the scored experiments: speech-enhancement tables only, no plots")
+    return ScoreResult(text=tables.print_se_summary(summary, aggregate.KEYS, experiments.models),
+                       score_files=score_files)
+
+
 @dataclass
 class ScoreResult:
     text: str                     # the printout
@@ -228,8 +241,10 @@ def score_experiments(
     if job is not None:
         return ScoreResult(text=f"scored shard {job}/{nj} of {len(experiments.decodes)} decode dir(s)\n",
                            score_files=score_files)
-    si = load_si_scores(experiments)
     se_df = load_se_scores(experiments) if se else None
+    if se_df is not None and not any(d.has_targets for d in experiments.decodes):
+        return se_only_result(experiments, se_df, filters, by_type, score_files, results)
+    si = load_si_scores(experiments)
     summary = build_summary(experiments, si, se_df, filters, by_type)
     text = tables.print_summary(summary, experiments.baselines, show_rmse,
                                 references=experiments.references)

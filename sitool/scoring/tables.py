@@ -12,7 +12,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from sitool.scoring.aggregate import SE_METRICS, Summary, format_snr, lookup
+from sitool.scoring.aggregate import SE_METRICS, Summary, format_snr, lookup, sort_conditions
 
 NOISY_INPUT = "noisy input"
 SE_LABELS = {"pesq": "PESQ", "stoi": "STOI", "si_sdr": "SI-SDR [dB]", "estoi": "ESTOI",
@@ -132,18 +132,22 @@ def condition_block(summary: Summary, condition: dict, baselines: Sequence[str],
         parts += ["RMSE per target:", text_table(["model"] + [f"{t} [{units[t]}]" for t in targets],
                                                  rmse_rows)]
     if summary.se is not None:
-        se_rows = se_table_rows(summary, condition)
+        se_rows = se_table_rows(summary.se, summary.models, condition)
         if se_rows:
-            parts += ["Speech enhancement (vs clean reference):",
-                      text_table(["system", "n"] + [SE_LABELS[m] for m in SE_METRICS], se_rows)]
+            parts += ["Speech enhancement (vs clean reference):", se_text_table(se_rows)]
     return "\n".join(parts)
 
 
-def se_table_rows(summary: Summary, condition: dict) -> list[list[str]]:
-    """``[system, n, PESQ, STOI, SI-SDR]`` rows of one condition: noisy input first, then models."""
+def se_text_table(rows: list[list[str]]) -> str:
+    return text_table(["system", "n"] + [SE_LABELS[m] for m in SE_METRICS], rows)
+
+
+def se_table_rows(se: pd.DataFrame, models: Sequence[str], condition: dict) -> list[list[str]]:
+    """``[system, n, PESQ, STOI, SI-SDR, ...]`` rows of one condition of the SE summary ``se``
+    (``aggregate.summarise_se``): noisy input first, then ``models``."""
     rows = []
-    for system in [NOISY_INPUT, *summary.models]:
-        cell = lookup(summary.se, {"system": system, **condition})
+    for system in [NOISY_INPUT, *models]:
+        cell = lookup(se, {"system": system, **condition})
         if cell is None:
             continue
         label = seed_label(system, int(cell["n_seeds"]))
@@ -155,6 +159,17 @@ def se_table_rows(summary: Summary, condition: dict) -> list[list[str]]:
             row.append(text)
         rows.append(row)
     return rows
+
+
+def print_se_summary(se: pd.DataFrame, keys: Sequence[str], models: Sequence[str]) -> str:
+    """The printout for models without an SI head: one SE table per condition."""
+    blocks = []
+    for _, cond in sort_conditions(se[list(keys)].drop_duplicates()).iterrows():
+        condition = cond.to_dict()
+        blocks.append(f"== {condition_label(condition)} ==\n"
+                      f"{se_text_table(se_table_rows(se, models, condition))}")
+    return ("Speech enhancement (vs clean reference): mean over utterances (± std over seeds).\n\n"
+            + "\n\n".join(blocks) + "\n")
 
 
 def print_summary(summary: Summary, baselines: Sequence[str], show_rmse: bool = False,
