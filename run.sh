@@ -24,6 +24,9 @@ cmd=local                  # job runner for sharded stages: local or slurm
 seed=1                     # random seed for corpus, noise and mixing
 corpus=corpus/synth        # where stage 0 writes the synthetic corpus
 num_utts=108               # synthetic corpus: total utterances over its 18 speakers (6 each)
+train_draws=2              # stage 2: noise/SNR draws per training utterance in data/train_multi
+                           # (8: +7-15 % PPMC in noise for si_multi and joint, 3.3x their training
+                           # time; docs/experiments.md)
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
 models="si_clean si_multi joint si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
@@ -128,8 +131,8 @@ if run_stage 2; then
   current=2
   need 1 data/train data/dev data/test
   log "stage 2: noise ($local_dir/noise.sh) -> data/noise_*, data/{train_multi,dev_multi,test_noisy}"
-  "$local_dir/noise.sh" --data data --seed "$seed" --log "$exp/log/stage2_noise.log" \
-    --overwrite "$overwrite"
+  "$local_dir/noise.sh" --data data --seed "$seed" --per-utt "$train_draws" \
+    --log "$exp/log/stage2_noise.log" --overwrite "$overwrite"
   stage_done 2 noise
 fi
 

@@ -85,6 +85,18 @@ def test_run_sh_equals_form_and_overwrite_option(tmp_path):
     assert line.startswith("corpus.sh") and "--overwrite true" in line
 
 
+def test_run_sh_passes_the_training_draws_to_the_noise_hook(tmp_path):
+    recipe = make_hook_recipe(tmp_path)
+    for name in ("train", "dev", "test"):
+        (recipe / "data" / name).mkdir(parents=True)
+    result = run_sh("--stage", "2", "--stop-stage", "2", "--train-draws", "8", cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    line = (recipe / "hooks.log").read_text().strip()
+    assert line.startswith("noise.sh") and "--per-utt 8" in line
+    assert shell_default(ROOT / "run.sh", "train_draws") == shell_default(
+        ROOT / "utils" / "noisy_sets.sh", "per_utt")
+
+
 def test_run_jobs_reports_failing_job_log_tail(tmp_path):
     log = tmp_path / "log" / "job.JOB.log"
     script = 'echo "job $0 says hi"; [ "$0" != 2 ] || { echo boom-in-job-2; exit 3; }'
