@@ -158,7 +158,7 @@ if run_stage 3; then
   for m in $models; do cache_configs+=(--config "$conf_dir/train_$m.yaml"); done
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage3_cache_ssl.JOB.log" -- \
     sitool cache-ssl --ssl-model "$ssl_model" "${cached_sets[@]}" --out "$ssl_cache" \
-      "${cache_configs[@]}" --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
+      "${cache_configs[@]}" --nj "$nj" --job JOB --num-threads 1 --no-progress "${overwrite_flag[@]}"
   # Every sharded stage (3, 5, 6): --nj N --job J jobs write their shards only, then one call
   # with --nj N and no --job (and no --overwrite) finishes the set: index, tables, RESULTS.md.
   sitool --log-file "$exp/log/stage3_cache_ssl.log" cache-ssl --ssl-model "$ssl_model" \

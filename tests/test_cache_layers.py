@@ -45,8 +45,9 @@ def test_cli_caches_only_config_layers_and_prints_size(tmp_path, caplog):
     root = tmp_path / "dump"
     res = CliRunner().invoke(main, ["cache-ssl", "--ssl-model", str(ssl), str(data),
                                     "--out", str(root), "--config", str(conf),
-                                    "--precision", "bf16"])
+                                    "--precision", "bf16", "--no-progress"])
     assert res.exit_code == 0, res.output
+    assert "cache-ssl toy" not in res.output        # --no-progress: no bar
     cache = SSLCache(root / "toy")
     assert cache.layers == [1, 3]
     assert read_yaml(root / "toy" / "meta.yaml")["autocast"] == "bf16"

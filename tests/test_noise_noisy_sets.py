@@ -125,6 +125,18 @@ def test_rerun_is_byte_identical_with_identical_audio(world, tmp_path):
         assert np.array_equal(materialise(first.mix[utt]), audio[utt])
 
 
+def test_mix_no_progress_hides_the_progress_bar(world, tmp_path):
+    outputs = []
+    for flags in ([], ["--no-progress"]):
+        result = CliRunner().invoke(main, ["mix", str(world["train"]), str(world["noise"]["train"]),
+                                           str(tmp_path / f"out{len(flags)}"), "--per-utt", "1",
+                                           *flags])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert "mix draws" in outputs[0] and "mix draws" not in outputs[1]
+    assert "wrote" in outputs[1]
+
+
 def test_draws_depend_on_utterance_and_index_not_order(world, tmp_path):
     few = mix_data_dir(world["train"], world["noise"]["train"], tmp_path / "k2", seed=7,
                        per_utt=2, snr_range=(-5, 20), progress=False)

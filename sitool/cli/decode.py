@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sitool.cli.options import num_threads_option
+from sitool.cli.options import no_progress_option, num_threads_option
 from sitool.parallel import limit_threads
 
 
@@ -25,7 +25,7 @@ from sitool.parallel import limit_threads
               help="Run the SSL on the fly even when the set's SSL cache could be read.")
 @num_threads_option
 @click.option("--overwrite", is_flag=True, help="Redo decode dirs that exist.")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@no_progress_option
 @click.option("--chunk-seconds", default=20.0, show_default=True,
               help="Longer utterances run in overlapping chunks of this length (0: whole).")
 @click.option("--chunk-overlap", default=4.0, show_default=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sitool.cli.options import parse_numbers
+from sitool.cli.options import no_progress_option, parse_numbers
 from sitool.errors import SitoolError
 from sitool.noise.noisy_sets import mix_data_dir
 
@@ -26,8 +26,9 @@ from sitool.noise.noisy_sets import mix_data_dir
 @click.option("--audio-dir", default=None, type=click.Path(file_okay=False),
               help="Where --write-audio writes [default: OUT_DATA_audio].")
 @click.option("--overwrite", is_flag=True, help="Redo an existing output.")
+@no_progress_option
 def mix(src_data, noise_data, out_data, snrs, per_utt, snr_range, seed, types, num_utts,
-        write_audio, audio_dir, overwrite):
+        write_audio, audio_dir, overwrite, no_progress):
     """Mix SRC_DATA with NOISE_DATA at controlled SNRs into OUT_DATA (mix.tsv)."""
     snr_list = parse_numbers(snrs, "--snrs") if snrs is not None else None
     bounds = parse_numbers(snr_range, "--snr-range")
@@ -37,5 +38,5 @@ def mix(src_data, noise_data, out_data, snrs, per_utt, snr_range, seed, types, n
                         snr_range=(bounds[0], bounds[1]),
                         types=[t for t in types.split(",") if t] if types else None,
                         num_utts=num_utts, write_audio_files=write_audio, audio_dir=audio_dir,
-                        overwrite=overwrite)
+                        overwrite=overwrite, progress=not no_progress)
     click.echo(f"wrote {path}")

@@ -13,6 +13,9 @@ num_threads_option = click.option(
     help="CPU threads of this process, torch and numpy's BLAS (0: their defaults). Use 1 when "
          "running --nj local jobs on as many cores.")
 
+no_progress_option = click.option("--no-progress", is_flag=True,
+                                  help="No progress bars (e.g. when the output goes to a log).")
+
 
 def parse_numbers(text: str, what: str) -> list[float]:
     """``"-5,0,5"`` -> [-5.0, 0.0, 5.0]; a clear error for anything else."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from sitool.cli.options import num_threads_option
+from sitool.cli.options import no_progress_option, num_threads_option
 from sitool.errors import SitoolError
 from sitool.parallel import limit_threads
 
@@ -56,8 +56,10 @@ def _split_overrides(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
               help="Audio seconds per shard file (the unit of resuming and of --nj splitting).")
 @num_threads_option
 @click.option("--overwrite", is_flag=True, help="Redo caches that exist.")
+@no_progress_option
 def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precision, autocast, nj,
-                      job, batch_seconds, device, shard_seconds, num_threads, overwrite) -> None:
+                      job, batch_seconds, device, shard_seconds, num_threads, overwrite,
+                      no_progress) -> None:
     """Cache the hidden states of an SSL model for every utterance of DATA_DIRS.
 
     Writes OUT/<set>/ per data dir: shards of fp16 hidden states, index.tsv, meta.yaml.
@@ -84,7 +86,7 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
         cache_ssl(ssl_model, data_dir, root / Path(data_dir).name, layers=chosen,
                   dtype=dtype, nj=nj, job=job, batch_seconds=batch_seconds, autocast=autocast,
                   overwrite=overwrite, shard_seconds=shard_seconds, device=device,
-                  precision=None if autocast else precision)
+                  precision=None if autocast else precision, progress=not no_progress)
 
 
 @click.command("pretrain-ssl", context_settings={"ignore_unknown_options": True})

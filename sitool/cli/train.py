@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from sitool.cli.options import no_progress_option
+
 
 @click.command("train")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
@@ -16,7 +18,7 @@ import click
 @click.option("--overwrite", is_flag=True,
               help="Delete the experiment dir and train from scratch (default: resume from "
                    "checkpoints/last.pt, or do nothing when training finished).")
-@click.option("--no-progress", is_flag=True, help="No progress bars.")
+@no_progress_option
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
               help="SSL compute precision (same as the override precision=...). "
                    "[default: the config's, auto: bf16 on GPUs that support it, else fp32]")
