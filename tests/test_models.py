@@ -15,10 +15,10 @@ from sitool.models.config import ModelConfig
 from sitool.models.framerate import frames_for_samples, resample_frames
 from sitool.models.frontend import SSLGeometry
 from sitool.models.losses import masked_mse, masked_ppmc, masked_variance, ppmc_per_target, si_sdr
-from sitool.scoring.metrics import si_sdr as scored_si_sdr
 from sitool.models.model import build_model
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
+from sitool.scoring.metrics import si_sdr as scored_si_sdr
 from sitool.testing.data_dirs import toy_utterance
 from sitool.testing.ssl_model import make_tiny_ssl_model
 from sitool.testing.training_setup import TINY_HEADS

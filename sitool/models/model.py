@@ -182,8 +182,7 @@ class InversionModel(nn.Module):
             if batch.clean_wav is None:
                 raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
             if self.cfg.se.loss == "si_sdr":
-                enhanced = self.stft.resynthesise(out.mask * out.noisy_spec.abs(), out.noisy_spec,
-                                                  batch.wav_lengths)
+                enhanced = self.enhance(batch, out)
                 return -si_sdr(enhanced, batch.clean_wav, batch.wav_lengths).mean() / 10
             clean = torch.log1p(self.stft.magnitude(batch.clean_wav, batch.wav_lengths))
             est = torch.log1p(out.mask * out.noisy_spec.abs())
