@@ -23,7 +23,8 @@ nj=2                       # parallel jobs (synthesis workers, cache/decode shar
 cmd=local                  # job runner for sharded stages: local or slurm
 seed=1                     # random seed for corpus, noise and mixing
 corpus=corpus/synth        # where stage 0 writes the synthetic corpus
-num_utts=108               # synthetic corpus: total utterances over its 18 speakers (6 each)
+num_utts=108               # synthetic corpus: total utterances, spread evenly over its speakers
+                           # (local/corpus.sh: 18 speakers, 6 utterances each)
 train_draws=2              # stage 2: noise/SNR draws per training utterance in data/train_multi
                            # (8: +7-15 % PPMC in noise for si_multi and joint, 3.3x their training
                            # time; docs/experiments.md)
@@ -203,7 +204,8 @@ if run_stage 6; then
   for m in $models; do need 5 "$exp/train_$m/decode/test" "$exp/train_$m/decode/test_noisy"; done
   log "stage 6: score -> RESULTS.md, $results_plots/"
   "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage6_score.JOB.log" -- \
-    sitool score --exp-root "$exp" --nj "$nj" --job JOB --num-threads 1 "${overwrite_flag[@]}"
+    sitool score --exp-root "$exp" --nj "$nj" --job JOB --num-threads 1 --no-progress \
+      "${overwrite_flag[@]}"
   baseline_flags=()
   for m in $baselines; do
     [ -d "$exp/train_$m" ] && baseline_flags+=(--baseline "$exp/train_$m")

@@ -13,6 +13,9 @@
 3. With ``--profile``: where a worker's CPU goes, per second of audio, for the bench
    utterances in one process: gestural score -> motor trajectories, ``synth_block``,
    resampling to 16 kHz and the target geometry (one ``tube`` per 10 ms frame).
+4. ``--state-steps 1,2``: the workers' CPU per second of audio (``--nj 1``, median of
+   ``--runs``) when ``synth_block`` gets every k-th tract state (``synth-corpus
+   --state-step``), against k = 1 (the baseline) in the same run.
 
 The corpus is the default recipe's (``local/corpus.sh``: ``--speakers 8,2,4,4 --num-utts
 108``); ``--speakers 8,1,2,4 --num-utts 90`` is the fixed table of ``sitool synth-corpus``.
@@ -25,6 +28,7 @@ The corpus is the default recipe's (``local/corpus.sh``: ``--speakers 8,2,4,4 --
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import resource
 import statistics
@@ -142,6 +146,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--full", action="store_true", help="also run and time stage 0")
     parser.add_argument("--profile", action="store_true", help="CPU cost of each step")
+    parser.add_argument("--state-steps", default="1",
+                        help="also measure these synth-corpus --state-step values (e.g. 1,2)")
     args = parser.parse_args()
 
     speakers = make_speakers(parse_counts(args.speakers))
@@ -170,6 +176,16 @@ def main() -> None:
           f"{total / medians[2]:.0f} s with --nj 2, {total / medians[1]:.0f} s with --nj 1 "
           f"at this machine's load; {total * cpu_cost / min(2, os.cpu_count() or 1):.0f} s "
           "with --nj 2 on idle cores (CPU cost / 2)")
+    steps = [int(k) for k in args.state_steps.split(",")]
+    if steps != [1]:
+        cost = {}
+        for k in sorted(set([1] + steps)):
+            stepped = [dataclasses.replace(spec, state_step=k) for spec in specs]
+            print(f"state step {k}:")
+            cost[k] = statistics.median(throughput(stepped, 1, args.runs)[1])
+        print("worker CPU per second of audio by --state-step (nj=1): " + ", ".join(
+            f"{k}: {c:.2f} s" + (" (baseline)" if k == 1 else f" ({c / cost[1]:.2f}x)")
+            for k, c in cost.items()))
     if args.full:
         with tempfile.TemporaryDirectory(prefix="sitool_bench_stage0_") as tmp:
             start = time.perf_counter()

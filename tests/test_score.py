@@ -299,6 +299,17 @@ def test_cli_filters_and_errors(in_recipe):
     assert res.exit_code == 1 and "--noise pink: not a scored noise category or type" in res.output
 
 
+def test_score_no_progress_hides_the_scoring_bars(in_recipe):
+    # run.sh stage 6's shard jobs log to files: without --no-progress those held tqdm bars
+    runner = CliRunner()
+    for flags, shown in (([], True), (["--no-progress"], False)):
+        res = runner.invoke(main, ["score", "--exp", "exp/si_multi", "--no-se", "--no-plots",
+                                   "--overwrite", *flags])
+        assert res.exit_code == 0, res.output
+        assert ("si_multi/test_noisy scores" in res.output) is shown, flags
+        assert "== test_noisy: babble -5 dB ==" in res.output
+
+
 def test_an_se_only_experiment_scores_alone(in_recipe):
     """Bug: `sitool score --exp exp/train_se` computed the SE scores and then stopped with "no
     decode dir has predicted targets". An SE-only model gets SE tables; SI-only options say so."""

@@ -124,8 +124,10 @@ def test_pretrain_cli_overrides(toy_train, tmp_path):
     out = tmp_path / "ssl"
     result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
                                        "--config", CONF, *TINY, "train.steps=1",
-                                       "model.arch=hubert", "--num-threads", "1"])
+                                       "model.arch=hubert", "--num-threads", "1",
+                                       "--no-progress"])
     assert result.exit_code == 0, result.output
+    assert "pretrain-ssl: MFCC" not in result.output          # --no-progress: no bars
     assert load_ssl_encoder(out).model.config.model_type == "hubert"
     # WavLM: waveform input (normalised), a layer-norm conv encoder, so an attention mask
     out = tmp_path / "wavlm"
@@ -133,6 +135,7 @@ def test_pretrain_cli_overrides(toy_train, tmp_path):
                                        "--config", CONF, *TINY, "train.steps=2",
                                        "model.arch=wavlm", "--num-threads", "1"])
     assert result.exit_code == 0, result.output
+    assert "pretrain-ssl: MFCC" in result.output              # the bars by default
     encoder = load_ssl_encoder(out)
     assert encoder.model.config.model_type == "wavlm" and encoder.inputs.kind == "waveform"
     assert encoder.inputs.normalize and encoder.use_attention_mask

@@ -406,12 +406,44 @@ def test_speaker_sets_default_is_the_fixed_table():
     assert make_speakers(parse_counts("8,1,2,4"), parse_range("0.92,1.05", "o"),
                          parse_range("0.85,1.10", "p")) == SPEAKERS
     # the default corpus.yaml keeps exactly its old keys (byte-identical, old corpora resume)
-    assert _settings(90, 1, (1.0, 3.0), list(SPEAKERS)) == {
+    assert _settings(90, 1, (1.0, 3.0), list(SPEAKERS), 1) == {
         "format": 1, "num_utts": 90, "seed": 1, "seconds": [1.0, 3.0],
         "speakers": [s.id for s in SPEAKERS]}
     generated = make_speakers({"train": 8, "dev": 1, "test": 2, "babble_talkers": 4},
                               (0.95, 1.0), (0.9, 1.0))
-    assert "speaker_table" in _settings(90, 1, (1.0, 3.0), generated)
+    assert "speaker_table" in _settings(90, 1, (1.0, 3.0), generated, 1)
+
+
+def test_state_step_is_a_corpus_setting(tmp_path):
+    from sitool.corpora.synth.corpus import _settings
+
+    stepped = _settings(90, 1, (1.0, 3.0), list(SPEAKERS), 2)
+    assert stepped["state_step"] == 2
+    with pytest.raises(SitoolError, match="state_step"):
+        check_settings(stepped, _settings(90, 1, (1.0, 3.0), list(SPEAKERS), 1), tmp_path)
+    with pytest.raises(SitoolError, match="at least 1"):
+        make_corpus(tmp_path / "c", num_utts=2, state_step=0)
+
+
+def test_every_other_state_gives_nearly_the_same_audio_and_the_same_targets(designed, tmp_path):
+    # --state-step 2: synth_block gets every other tract state (5 ms apart) and interpolates;
+    # the targets are measured on every state, so they do not change.
+    from scipy.signal import stft
+
+    spec = UttSpec("spk06_0000", SPEAKER["spk06"], designed_segments(), 7, state_step=2)
+    report = synthesize_utterances([spec], tmp_path, nj=1)
+    assert not report.failed, report.failed
+    audio, _ = sf.read(tmp_path / "wav" / "spk06_0000.wav", dtype="float32")
+    full_audio, full_tv, _ = designed["spk06_0000"]
+    assert abs(len(audio) - len(full_audio)) < 160                      # within one 10 ms frame
+    tv = np.load(tmp_path / "tv" / "spk06_0000.npy")
+    n = min(len(tv), len(full_tv))
+    np.testing.assert_allclose(tv[:n], full_tv[:n], atol=1e-4)
+    n = min(len(audio), len(full_audio))
+    logs = [np.log(np.abs(stft(a[:n], 16000, nperseg=400, noverlap=240)[2]) + 1e-5).ravel()
+            for a in (audio, full_audio)]
+    assert np.corrcoef(*logs)[0, 1] > 0.97
+    assert not np.allclose(audio[:n], full_audio[:n], atol=1e-3)        # it did change
 
 
 def test_generated_speakers_follow_counts_and_ranges():

@@ -3,12 +3,19 @@
 # the options of ../../run.sh with this recipe's defaults in brackets and what --corpus means
 # for this recipe, instead of the top-level (synthetic-corpus) defaults.
 #
-#   utils/recipe_help.sh TITLE CORPUS_MEANING [--option value]...
+#   utils/recipe_help.sh [--synthetic] TITLE CORPUS_MEANING [--option value]...
 #
 # TITLE names the recipe, CORPUS_MEANING says what --corpus points at; the --option value
-# pairs are the options the recipe passes to ../../run.sh (its defaults).
+# pairs are the options the recipe passes to ../../run.sh (its defaults). --synthetic: the
+# recipe's stage 0 synthesises its corpus (--num-utts applies, --corpus is where it goes);
+# otherwise --corpus is a copy the user has and --num-utts is unused.
 set -euo pipefail
 
+synthetic=false
+if [ "${1:-}" = --synthetic ]; then
+  synthetic=true
+  shift
+fi
 title=$1
 corpus_meaning=$2
 shift 2
@@ -21,17 +28,24 @@ done
 recipe=$(basename "$(pwd)")
 echo "recipes/$recipe/run.sh: $title recipe - the stage chain of ../../run.sh with this"
 echo "recipe's local/ hooks and conf/; data/, exp/ and dump/ are written in recipes/$recipe/."
-echo "Usage: ./run.sh --corpus /path/to/the/corpus [options]"
+if [ "$synthetic" = true ]; then
+  echo "Usage: ./run.sh [options]"
+else
+  echo "Usage: ./run.sh --corpus /path/to/the/corpus [options]"
+fi
 echo "Options (this recipe's defaults in brackets):"
 bash ../../run.sh --help | while IFS= read -r line; do
   if ! [[ $line =~ ^\ \ --([a-z0-9-]+)[[:space:]] ]]; then
     continue                              # run.sh's own usage header
   fi
   name=${BASH_REMATCH[1]}
-  if [ "$name" = corpus ]; then
+  if [ "$name" = corpus ] && [ "$synthetic" = true ]; then
+    printf '  --%-20s %s, in recipes/%s/ [%s]\n' corpus "$corpus_meaning" "$recipe" \
+      "${defaults[corpus]:-}"
+  elif [ "$name" = corpus ]; then
     printf '  --%-20s %s; default: a directory or link of that name in recipes/%s/ [%s]\n' \
       corpus "$corpus_meaning" "$recipe" "${defaults[corpus]:-}"
-  elif [ "$name" = num-utts ]; then
+  elif [ "$name" = num-utts ] && [ "$synthetic" = false ]; then
     printf '%s(unused by this recipe) [%s\n' "${line%\[*}" "${line##*\[}"
   elif [ -n "${defaults[$name]+set}" ]; then
     printf '%s[%s]\n' "${line%\[*}" "${defaults[$name]}"

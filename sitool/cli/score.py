@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from sitool.cli.options import num_threads_option
+from sitool.cli.options import no_progress_option, num_threads_option
 from sitool.parallel import limit_threads
 from sitool.scoring.aggregate import Filters, parse_snr
 
@@ -45,11 +45,12 @@ from sitool.scoring.aggregate import Filters, parse_snr
               help="Score only shard JOB of NJ (1-based; no tables). A later run without --job merges.")
 @click.option("--overwrite", is_flag=True, help="Re-score even when the cached scores are current.")
 @num_threads_option
+@no_progress_option
 @click.option("--ci/--no-ci", default=True, show_default=True,
               help="Paired comparisons against each --baseline with 95 % bootstrap CIs over test "
                    "utterances (printout and RESULTS.md).")
 def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, results, plots, no_plots,
-          plot_utt, exp_root, no_se, nj, job, overwrite, num_threads, ci) -> None:
+          plot_utt, exp_root, no_se, nj, job, overwrite, num_threads, no_progress, ci) -> None:
     """Score decode dirs: mean PPMC and RMSE by set, noise and SNR; RESULTS.md; plots.
 
     \b
@@ -69,7 +70,8 @@ def score(exps, baselines, sets, snrs, noises, by_type, show_rmse, by_phone, res
         exps=exps, baselines=baselines, filters=filters, by_type=by_type, show_rmse=show_rmse,
         results=results, plots=plots, make_plots=make_plots, plot_utt=plot_utt,
         exp_root=exp_root, overwrite=overwrite, nj=nj, job=job, se=not no_se, ci=ci,
-        command="sitool " + shlex.join(sys.argv[1:]), by_phone=by_phone)
+        command="sitool " + shlex.join(sys.argv[1:]), by_phone=by_phone,
+        progress=not no_progress)
     click.echo(result.text, nl=False)
     if result.results is not None:
         click.echo(f"wrote {result.results}", err=True)

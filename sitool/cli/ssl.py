@@ -96,8 +96,9 @@ def cache_ssl_command(data_dirs, ssl_model, out, layers, dtype, configs, precisi
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="Pretraining config, e.g. conf/pretrain_ssl.yaml.")
 @num_threads_option
+@no_progress_option
 @click.option("--overwrite", is_flag=True, help="Start again even if OUT is finished.")
-def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None:
+def pretrain_ssl_command(args, out, config_path, num_threads, no_progress, overwrite) -> None:
     """Pretrain a small HuBERT/WavLM-architecture model on the audio of DATA_DIRS.
 
     ARGS are data dirs (audio only is used) and key=value config overrides, e.g.
@@ -112,7 +113,8 @@ def pretrain_ssl_command(args, out, config_path, num_threads, overwrite) -> None
     if not data_dirs:
         raise SitoolError("pretrain-ssl: give at least one data dir")
     config = load_config(PretrainConfig, config_path, overrides)
-    pretrain_ssl(data_dirs, out, config, overwrite=overwrite, config_path=config_path)
+    pretrain_ssl(data_dirs, out, config, overwrite=overwrite, config_path=config_path,
+                 progress=not no_progress)
 
 
 @click.command("probe-ssl")

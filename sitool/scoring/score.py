@@ -96,11 +96,12 @@ def _check_same_data(decodes: Sequence[DecodeDir]) -> None:
 
 
 def score_all(experiments: Experiments, overwrite: bool = False, nj: int = 1,
-              job: int | None = None, se: bool = True) -> list[Path]:
+              job: int | None = None, se: bool = True, progress: bool = True) -> list[Path]:
     """Score every decode dir (cached); with ``job``, only that shard of each."""
     paths = []
     for decode in experiments.decodes:
-        paths += score_decode_dir(decode, overwrite=overwrite, nj=nj, job=job, se=se)
+        paths += score_decode_dir(decode, overwrite=overwrite, nj=nj, job=job, se=se,
+                                  progress=progress)
     return paths
 
 
@@ -225,6 +226,7 @@ def score_experiments(
     command: str | None = None,
     ci: bool = True,
     by_phone: bool = False,
+    progress: bool = True,
 ) -> ScoreResult:
     """Score, compare and report the experiments (``sitool score``).
 
@@ -233,11 +235,13 @@ def score_experiments(
     (``sitool.scoring.by_phone``). ``results`` writes a RESULTS.md (pooled over the
     headline sets); plots go to ``plots`` (default :func:`default_plot_dir`) unless
     ``make_plots`` is false. ``ci`` adds paired comparisons with 95 % CIs against the
-    baselines to the printout and RESULTS.md (``paired``).
+    baselines to the printout and RESULTS.md (``paired``). ``progress``: progress bars
+    while scoring.
     """
     filters = filters or Filters()
     experiments = resolve_decodes(exps, baselines, filters.sets, exp_root)
-    score_files = score_all(experiments, overwrite=overwrite, nj=nj, job=job, se=se)
+    score_files = score_all(experiments, overwrite=overwrite, nj=nj, job=job, se=se,
+                            progress=progress)
     if job is not None:
         return ScoreResult(text=f"scored shard {job}/{nj} of {len(experiments.decodes)} decode dir(s)\n",
                            score_files=score_files)

@@ -346,11 +346,11 @@ def _rows_for(compute: Callable[[DecodeDir, str], list[dict]], decode: DecodeDir
 
 def _score_table(decode: DecodeDir, filename: str, columns: Sequence[str], fingerprint: str,
                  utts: Sequence[str], compute: Callable[[DecodeDir, str], list[dict]],
-                 overwrite: bool, nj: int, job: int | None) -> Path | None:
+                 overwrite: bool, nj: int, job: int | None, progress: bool) -> Path | None:
     """Write (or reuse) one cached score table; with ``job``, only that shard's part file."""
     check_job(nj, job)
     out = decode.path / filename
-    desc = f"{decode.tag}/{decode.set_name} {Path(filename).stem}"
+    desc = f"{decode.tag}/{decode.set_name} {Path(filename).stem}" if progress else ""
     if job is not None:
         part = _part_path(decode, filename, nj, job)
         if not overwrite and _cache_valid(part, fingerprint):
@@ -386,13 +386,13 @@ def _check_utts(decode: DecodeDir, utts: Sequence[str], scp: str) -> None:
 
 
 def score_si(decode: DecodeDir, overwrite: bool = False, nj: int = 1,
-             job: int | None = None) -> Path:
+             job: int | None = None, progress: bool = True) -> Path:
     """Write (or reuse) ``scores.tsv`` of one decode dir; returns its path (or the part's)."""
     utts = sorted(decode.tv_scp)
     _check_utts(decode, utts, "tv.scp")
     pairs = scored_targets(decode)
     return _score_table(decode, SI_FILE, SI_COLUMNS, si_fingerprint(decode), utts,
-                        _SIRows(tuple(pairs)), overwrite, nj, job)
+                        _SIRows(tuple(pairs)), overwrite, nj, job, progress)
 
 
 class _SIRows:
@@ -416,14 +416,14 @@ def _shared_noisy_scores(decode: DecodeDir, fingerprint: str) -> Path | None:
 
 
 def score_se(decode: DecodeDir, overwrite: bool = False, nj: int = 1,
-             job: int | None = None) -> list[Path]:
+             job: int | None = None, progress: bool = True) -> list[Path]:
     """Write (or reuse) ``se_scores.tsv`` and ``noisy_se_scores.tsv`` of a decode dir with an SE head."""
     if not decode.has_enhanced:
         return []
     utts = sorted(decode.enhanced_scp)
     _check_utts(decode, utts, "enhanced.scp")
     out = [_score_table(decode, SE_FILE, SE_COLUMNS, se_fingerprint(decode), utts,
-                        enhanced_rows, overwrite, nj, job)]
+                        enhanced_rows, overwrite, nj, job, progress)]
     fingerprint = noisy_fingerprint(decode)
     noisy_path = decode.path / NOISY_SE_FILE
     shared = None if overwrite or job is not None else _shared_noisy_scores(decode, fingerprint)
@@ -434,15 +434,16 @@ def score_se(decode: DecodeDir, overwrite: bool = False, nj: int = 1,
         out.append(noisy_path)
     else:
         out.append(_score_table(decode, NOISY_SE_FILE, SE_COLUMNS, fingerprint, utts,
-                                noisy_rows, overwrite, nj, job))
+                                noisy_rows, overwrite, nj, job, progress))
     return out
 
 
 def score_decode_dir(decode: DecodeDir, overwrite: bool = False, nj: int = 1,
-                     job: int | None = None, se: bool = True) -> list[Path]:
+                     job: int | None = None, se: bool = True,
+                     progress: bool = True) -> list[Path]:
     """Score one decode dir: SI when it has predicted targets, SE when it has enhanced audio
-    (and ``se``)."""
-    paths = [score_si(decode, overwrite, nj, job)] if decode.has_targets else []
+    (and ``se``); ``progress``: a progress bar per table."""
+    paths = [score_si(decode, overwrite, nj, job, progress)] if decode.has_targets else []
     if se:
-        paths += score_se(decode, overwrite, nj, job)
+        paths += score_se(decode, overwrite, nj, job, progress)
     return paths

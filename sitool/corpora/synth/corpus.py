@@ -37,18 +37,21 @@ DEFAULT_SECONDS = (1.0, 3.0)
 
 
 def utterance_spec(planned: PlannedUtt, speaker: Speaker, speaker_pos: int, seed: int,
-                   attempt: int, seconds: tuple[float, float]) -> UttSpec:
+                   attempt: int, seconds: tuple[float, float], state_step: int = 1) -> UttSpec:
     """The utterance for (seed, speaker position, utterance index, attempt)."""
     rng = np.random.default_rng([seed, speaker_pos, planned.index, attempt])
     segments = random_utterance(rng, seconds, speaker.tempo)
-    return UttSpec(planned.utt, speaker, tuple(segments), int(rng.integers(2 ** 62)))
+    return UttSpec(planned.utt, speaker, tuple(segments), int(rng.integers(2 ** 62)),
+                   state_step)
 
 
 def _settings(num_utts: int, seed: int, seconds: tuple[float, float],
-              speakers: list[Speaker]) -> dict:
+              speakers: list[Speaker], state_step: int) -> dict:
     settings = {"format": FORMAT_VERSION, "num_utts": num_utts, "seed": seed,
                 "seconds": [float(seconds[0]), float(seconds[1])],
                 "speakers": [s.id for s in speakers]}
+    if state_step != 1:   # recorded only when set: corpora made before it resume
+        settings["state_step"] = state_step
     if speakers != SPEAKERS:
         # Not the fixed table: its content (voices, anatomy) decides the corpus too. The
         # default corpus.yaml stays as it was (old corpora resume).
@@ -63,7 +66,8 @@ def check_settings(previous: dict, settings: dict, out: Path) -> None:
     Utterances do not depend on ``num_utts`` (only on seed, speaker, index and attempt), so a
     larger ``--num-utts`` keeps every finished utterance and adds new ones.
     """
-    changed = [k for k in settings if previous.get(k) != settings[k]]
+    keys = list(settings) + [k for k in previous if k not in settings]   # a key set only once
+    changed = [k for k in keys if previous.get(k) != settings.get(k)]
     if changed == ["num_utts"] and settings["num_utts"] > int(previous["num_utts"]):
         log.info("synth-corpus %s: growing from %s to %d utterances", out,
                  previous["num_utts"], settings["num_utts"])
@@ -110,18 +114,22 @@ def make_corpus(
     seconds: tuple[float, float] = DEFAULT_SECONDS,
     max_attempts: int = 3,
     progress: bool = True,
+    state_step: int = 1,
 ) -> SynthesisReport:
     """Make (or resume) the synthetic corpus in ``out``; see the module docstring.
 
     ``num_utts`` utterances in total, spread evenly over the speakers (default: the 15 of
     ``speakers.SPEAKERS``; ``speakers.make_speakers`` makes other sets), each ``seconds``
-    long (min, max). Returns the run's report; the last log line gives its counts.
+    long (min, max); the audio is synthesised from every ``state_step``-th tract state
+    (``vtl.synthesize``). Returns the run's report; the last log line gives its counts.
     """
     out = Path(out).resolve()
     speakers = list(speakers or SPEAKERS)
     if not 0 < seconds[0] <= seconds[1]:
         raise SitoolError(f"utterance length range {seconds} must satisfy 0 < min <= max")
-    settings = _settings(num_utts, seed, seconds, speakers)
+    if state_step < 1:
+        raise SitoolError(f"state_step {state_step} must be at least 1")
+    settings = _settings(num_utts, seed, seconds, speakers, state_step)
     plan = plan_utterances(num_utts, speakers)
     _prepare_dir(out, settings, overwrite)
     _write_plan(out, settings, speakers, plan)   # derived from the settings: always rewritten
@@ -132,7 +140,7 @@ def make_corpus(
     def make_spec(utt: str, attempt: int) -> UttSpec:
         p = by_utt[utt]
         return utterance_spec(p, speaker_of[p.speaker], position[p.speaker], seed, attempt,
-                              seconds)
+                              seconds, state_step)
 
     remove_partial_files(out)
     todo = [p.utt for p in plan if not is_finished(out, p.utt)]

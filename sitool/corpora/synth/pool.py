@@ -47,6 +47,7 @@ class UttSpec:
     speaker: Speaker
     segments: tuple[Segment, ...]
     f0_seed: int
+    state_step: int = 1      # synthesise from every k-th tract state (``vtl.synthesize``)
 
 
 @dataclass
@@ -268,7 +269,8 @@ def _write_job(path: Path, out: Path, specs: list[UttSpec], attempts: list[int])
         "speaker": asdict(specs[0].speaker),
         "utts": [{"utt": s.utt, "attempt": attempt,
                   "segments": [[seg.phone, seg.duration] for seg in s.segments],
-                  "f0_seed": s.f0_seed} for s, attempt in zip(specs, attempts)],
+                  "f0_seed": s.f0_seed, "state_step": s.state_step}
+                 for s, attempt in zip(specs, attempts)],
     }
     atomic_write_text(path, json.dumps(job))
 

@@ -138,16 +138,18 @@ def measure_targets(tract: np.ndarray, glottis: np.ndarray, frames: int) -> np.n
 
 
 def render(motor: Motor, speaker: Speaker, anatomy: np.ndarray,
-           rng: np.random.Generator) -> Synthesised:
+           rng: np.random.Generator, state_step: int = 1) -> Synthesised:
     """Audio and targets of one utterance for ``speaker`` whose ``anatomy`` is already set.
 
-    ``anatomy`` is what ``vtl.set_anatomy`` returned (the applied parameter values).
+    ``anatomy`` is what ``vtl.set_anatomy`` returned (the applied parameter values); the
+    audio is synthesised from every ``state_step``-th state (``vtl.synthesize``), the targets
+    are measured on all of them.
     """
     tract = adapt_articulation(motor.tract, vtl.REFERENCE_ANATOMY, anatomy,
                                tongue_body_blend(speaker.pharynx_scale))
     tract = vtl.clip_tract(tract)
     glottis = drive_glottis(motor, speaker, rng)
-    audio = vtl.synthesize(tract, glottis)
+    audio = vtl.synthesize(tract, glottis, state_step)
     if not np.all(np.isfinite(audio)):
         raise ValueError("VocalTractLab produced non-finite audio")
     audio16 = set_level(resample(audio.astype(np.float32), vtl.AUDIO_RATE, SAMPLE_RATE))

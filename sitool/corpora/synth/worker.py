@@ -91,7 +91,8 @@ def run_job(job_path: str | os.PathLike) -> None:
             try:
                 _inject(faults.get(utt), item["attempt"])
                 result = synthesis.render(motor, speaker, anatomy,
-                                          np.random.default_rng(item["f0_seed"]))
+                                          np.random.default_rng(item["f0_seed"]),
+                                          item["state_step"])
                 paths = utterance_paths(out, utt)
                 write_audio(paths["wav"], result.audio)
                 atomic_save_npy(paths["tv"], result.targets)

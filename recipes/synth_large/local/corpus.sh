@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Large preset, stage 0: the default recipe's corpus hook (../../local/corpus.sh) with 27
+# speakers: 12 train, 3 dev, 6 test, 6 babble talkers (run.sh --num-utts 162: 6 each).
+set -euo pipefail
+exec ../../local/corpus.sh --speakers 12,3,6,6 "$@"
