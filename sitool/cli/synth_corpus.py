@@ -30,7 +30,7 @@ import click
               help="Longest utterance, seconds.")
 @click.option("--state-step", default=1, show_default=True, type=click.IntRange(1, 8),
               help="Synthesise the audio from every k-th VocalTractLab tract state (1: every "
-                   "2.5 ms state; 2: 5 ms, about 35 %% less synthesis CPU, log-mel spectra "
+                   "2.5 ms state; 2: 5 ms apart, ~27 % less worker CPU, log-mel spectra "
                    "correlate 0.997 with k = 1). The targets use every state.")
 @click.option("--overwrite", is_flag=True, help="Delete the corpus directory and remake it.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
