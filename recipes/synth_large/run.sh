@@ -2,7 +2,7 @@
 # The large preset of the embedded experiment: the default recipe's stages, hooks and models
 # (../../run.sh, ../../local, ../../conf) on a bigger synthetic corpus (27 speakers: 12 train,
 # 3 dev, 6 test, 6 babble talkers; 162 utterances), 8 noise/SNR draws per training utterance
-# and twice the SSL pretraining updates. ~40 min on 2 CPU cores; results: README.md here.
+# and twice the SSL pretraining updates. 42 min on 2 CPU cores; results: README.md here.
 #   ./run.sh                              all stages
 #   ./run.sh --stage 3 --stop-stage 6     later stages from the files on disk
 # data/, exp/, dump/, corpus/ and RESULTS.md are written in this directory.
