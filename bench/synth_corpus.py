@@ -15,7 +15,7 @@
    resampling to 16 kHz and the target geometry (one ``tube`` per 10 ms frame).
 4. ``--state-steps 1,2``: the workers' CPU per second of audio (``--nj 1``, median of
    ``--runs``) when ``synth_block`` gets every k-th tract state (``synth-corpus
-   --state-step``), against k = 1 (the baseline) in the same run.
+   --state-step``), against k = 1 (the baseline: the ``--nj 1`` runs of 1.) in the same run.
 
 The corpus is the default recipe's (``local/corpus.sh``: ``--speakers 8,2,4,4 --num-utts
 108``); ``--speakers 8,1,2,4 --num-utts 90`` is the fixed table of ``sitool synth-corpus``.
@@ -160,11 +160,11 @@ def main() -> None:
           f"per run, {args.runs} runs per setting")
     if args.profile:
         profile(specs)
-    medians, cpu_costs = {}, []
+    medians, costs_by_nj = {}, {}
     for nj in (1, 2):
-        figures, costs = throughput(specs, nj, args.runs)
+        figures, costs_by_nj[nj] = throughput(specs, nj, args.runs)
         medians[nj] = statistics.median(figures)
-        cpu_costs += costs
+    cpu_costs = costs_by_nj[1] + costs_by_nj[2]
     cpu_cost = statistics.median(cpu_costs)
     print(f"throughput nj=1 (baseline): {medians[1]:.3f} s of audio per wall second "
           f"({1 / medians[1]:.2f} s of wall time per s of audio)")
@@ -178,8 +178,8 @@ def main() -> None:
           "with --nj 2 on idle cores (CPU cost / 2)")
     steps = [int(k) for k in args.state_steps.split(",")]
     if steps != [1]:
-        cost = {}
-        for k in sorted(set([1] + steps)):
+        cost = {1: statistics.median(costs_by_nj[1])}   # the nj=1 runs above: the baseline
+        for k in sorted(set(steps) - {1}):
             stepped = [dataclasses.replace(spec, state_step=k) for spec in specs]
             print(f"state step {k}:")
             cost[k] = statistics.median(throughput(stepped, 1, args.runs)[1])

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import click
 
+from sitool.cli.options import no_progress_option
+
 
 @click.command("synth-corpus")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
@@ -33,7 +35,7 @@ import click
                    "2.5 ms state; 2: 5 ms apart, ~27 % less worker CPU, log-mel spectra "
                    "correlate 0.997 with k = 1). The targets use every state.")
 @click.option("--overwrite", is_flag=True, help="Delete the corpus directory and remake it.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@no_progress_option
 def synth_corpus(out: str, num_utts: int, speaker_counts: str, oral_scale: str,
                  pharynx_scale: str, nj: int, seed: int, min_seconds: float,
                  max_seconds: float, state_step: int, overwrite: bool,
