@@ -255,3 +255,70 @@ def test_speed_perturbed_copies_train_only(toy_train, tmp_path, monkeypatch):
     assert sorted(seen["train"]) == sorted(
         originals + [f"{k}@sp{f}" for k in originals for f in ("0.9", "1.1")])
     assert (out / "config.json").is_file()
+
+
+def _noise_dir(tmp_path):
+    from sitool.noise.sources import NoiseSegment, write_noise_dir
+    from sitool.testing.noisy_dirs import make_noise_file
+
+    wav = make_noise_file(tmp_path / "white.wav", seconds=6.0, seed=3)
+    return write_noise_dir(tmp_path / "noise_train", [
+        NoiseSegment("white-train", "white", str(wav), 0.0, 6.0, "white", "non-babble")])
+
+
+def test_noise_adder_mixes_at_the_drawn_snr(tmp_path):
+    from sitool.datadir import DataDir
+    from sitool.noise.snr import measure_snr
+    from sitool.ssl.pretrain_noise import NoiseAdder, PretrainNoiseConfig
+
+    noise_dir = _noise_dir(tmp_path)
+    speech = make_toy_data_dir(tmp_path / "d", num_utts=1, seconds=(2.0, 2.0))
+    data = DataDir(speech)
+    wav = data.audio(data.utts[0])
+    wav = (0.05 * wav / np.max(np.abs(wav))).astype(np.float32)   # quiet: no peak limiting
+    adder = NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), prob=1.0, snr_range=[-5.0, -5.0]))
+    noisy = adder(wav, np.random.default_rng(0))
+    assert noisy.shape == wav.shape and not np.allclose(noisy, wav)
+    assert measure_snr(wav.astype(np.float64), noisy - wav) == pytest.approx(-5.0, abs=0.05)
+    assert np.array_equal(noisy, adder(wav, np.random.default_rng(0)))   # seeded: reproducible
+    loud = (0.95 * wav / np.max(np.abs(wav))).astype(np.float32)
+    assert np.max(np.abs(adder(loud, np.random.default_rng(0)))) <= 0.99 + 1e-6   # peak-limited
+    half = NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), prob=0.5))
+    rng = np.random.default_rng(1)
+    changed = [not np.array_equal(half(wav, rng), wav) for _ in range(200)]
+    assert 0.4 < np.mean(changed) < 0.6
+    with pytest.raises(SitoolError, match="noise.prob"):
+        NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), prob=0.0))
+    with pytest.raises(SitoolError, match="noise.snr_range"):
+        NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), snr_range=[10.0, 0.0]))
+    with pytest.raises(SitoolError, match="noise directory not found"):
+        NoiseAdder(PretrainNoiseConfig(data=str(tmp_path / "missing")))
+
+
+def test_denoising_pretraining_adds_noise_to_the_crops_not_to_the_targets(toy_train, tmp_path,
+                                                                         monkeypatch):
+    """noise.data: the model sees noisy crops; the targets stay the clean audio's cluster ids,
+    and the crops, batches and masks are those of clean pretraining with the same seed."""
+    noise_dir = _noise_dir(tmp_path)
+    seen = {}
+    real_update = pretrain_mod.pretraining_update
+
+    def spy(predictor, optimizer, pieces, config, rng):
+        seen.setdefault(config.noise.data is not None, []).extend(pieces)
+        return real_update(predictor, optimizer, pieces, config, rng)
+
+    monkeypatch.setattr(pretrain_mod, "pretraining_update", spy)
+    base = ["train.steps=2", "train.speed_perturb=[]"]
+    pretrain_ssl([toy_train], tmp_path / "clean", _config(*base), progress=False)
+    out = tmp_path / "denoising"
+    pretrain_ssl([toy_train], out, _config(*base, f"noise.data={noise_dir}", "noise.prob=1.0",
+                                           "noise.snr_range=[0,0]"), progress=False)
+    clean, noisy = seen[False], seen[True]
+    assert len(clean) == len(noisy) > 0
+    for (c_wav, c_lab), (n_wav, n_lab) in zip(clean, noisy):
+        assert np.array_equal(c_lab, n_lab)                    # targets of the clean crop
+        assert c_wav.shape == n_wav.shape and not np.allclose(c_wav, n_wav)
+    assert read_yaml(out / "pretrain" / "summary.yaml")["noise"] == {
+        "data": str(noise_dir), "prob": 1.0, "snr_range": [0.0, 0.0]}
+    assert read_yaml(tmp_path / "clean" / "pretrain" / "summary.yaml")["noise"] is None
+    assert load_ssl_encoder(out).num_layers == 3

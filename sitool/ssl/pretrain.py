@@ -15,6 +15,9 @@ Method (HuBERT's first iteration, scaled down):
 3. Masked prediction: spans of ``mask.length`` frames (starts drawn so that about
    ``mask.prob`` of the frames are covered) are replaced by the model's mask embedding;
    the loss is cross-entropy of the cluster id on masked frames.
+4. Optionally (``noise.data``, WavLM's denoising pretraining): a fraction of the training crops
+   gets noise added, while the targets stay those of the clean audio
+   (``sitool.ssl.pretrain_noise``).
 
 Only audio is used (never targets). The result is saved with ``save_pretrained`` plus its
 feature-extractor config (``SeamlessM4TFeatureExtractor`` or ``Wav2Vec2FeatureExtractor``), so ``load_ssl_encoder(out)`` loads it like a hub model.
@@ -50,6 +53,7 @@ from sitool.io import atomic_path, atomic_write_text, read_yaml, write_yaml
 from sitool.ssl.encoder import SSLEncoder
 from sitool.ssl.extract import MASK_WARNING, batch_by_length
 from sitool.ssl.inputs import FrameGrid, default_filterbank_extractor, is_filterbank_model, model_inputs
+from sitool.ssl.pretrain_noise import NoiseAdder, PretrainNoiseConfig
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +120,7 @@ class PretrainConfig:
     clusters: ClusterConfig = field(default_factory=ClusterConfig)
     mask: MaskConfig = field(default_factory=MaskConfig)
     train: PretrainTrainConfig = field(default_factory=PretrainTrainConfig)
+    noise: PretrainNoiseConfig = field(default_factory=PretrainNoiseConfig)
 
 
 # --------------------------------------------------------------------------- model
@@ -558,14 +563,18 @@ def pretraining_update(predictor: MaskedPredictor, optimizer, pieces, config: Pr
 
 def _train_epoch(predictor: MaskedPredictor, optimizer, scheduler, train: list[Utterance],
                  config: PretrainConfig, epoch: int, max_steps: int, desc: str,
-                 progress: bool) -> tuple[float, float]:
-    """One pass over random crops of ``train`` (at most ``max_steps`` updates); returns the
-    mean masked-frame loss and accuracy."""
+                 progress: bool, noise: NoiseAdder | None = None) -> tuple[float, float]:
+    """One pass over random crops of ``train`` (at most ``max_steps`` updates), with
+    ``noise`` added to the crops when given (their targets unchanged); returns the mean
+    masked-frame loss and accuracy."""
     train_cfg = config.train
     rng = np.random.default_rng([train_cfg.seed, epoch])
     torch.manual_seed(train_cfg.seed * 100003 + epoch)  # dropout
     crop_samples = int(train_cfg.crop_seconds * SAMPLE_RATE)
     pieces = [crop(u, crop_samples, rng) for u in train]
+    if noise is not None:   # its own generator: the crops, batches and masks stay as without
+        noise_rng = np.random.default_rng([train_cfg.seed, epoch, 1])
+        pieces = [(noise(wav, noise_rng), labels) for wav, labels in pieces]
     batches = make_batches([len(w) for w, _ in pieces], train_cfg.batch_seconds, rng)[:max_steps]
     loss_sum, count, correct = 0.0, 0, 0
     predictor.train()
@@ -611,6 +620,7 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         log.info("config: %s", config_path)
 
     train_cfg = config.train
+    noise = NoiseAdder(config.noise) if config.noise.data is not None else None
     audio = load_pretraining_audio(data_dirs, train_cfg.max_minutes, train_cfg.seed, progress)
     utts, centroids = _prepare_targets(audio, config, work, progress)
     num_clusters = len(centroids)
@@ -655,7 +665,8 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         t0 = time.time()
         train_loss, train_acc = _train_epoch(
             predictor, optimizer, scheduler, train, config, epoch,
-            total_steps - scheduler.last_epoch, f"pretrain-ssl epoch {epoch}/{epochs}", progress)
+            total_steps - scheduler.last_epoch, f"pretrain-ssl epoch {epoch}/{epochs}", progress,
+            noise)
         scores = evaluate(predictor, valid, config, num_clusters)
         history.append({"epoch": epoch, "steps": scheduler.last_epoch, "train_loss": train_loss,
                         "train_acc": train_acc, "valid_loss": scores["loss"],
@@ -675,6 +686,9 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
         "num_clusters": num_clusters,
         "train_utts": len(train), "valid_utts": len(valid),
         "train_minutes": round(sum(len(u.wav) for u in train) / SAMPLE_RATE / 60, 2),
+        "noise": (None if noise is None else
+                  {"data": config.noise.data, "prob": config.noise.prob,
+                   "snr_range": list(config.noise.snr_range)}),
         "steps": total_steps,
         "epochs": epochs,
         "valid_acc": round(float(history[-1]["valid_acc"]), 4),
