@@ -19,7 +19,7 @@ import numpy as np
 
 from sitool.audio import SAMPLE_RATE
 from sitool.errors import SitoolError
-from sitool.mixture import load_noise_range, loop_noise, mix_signals
+from sitool.mixture import load_noise_range, mix_signals, noise_segment
 from sitool.noise.noisy_sets import PEAK_LIMIT, noise_by_type
 from sitool.noise.snr import SILENCE_POWER, active_speech_level, mixture_gain, noise_power
 from sitool.noise.sources import read_noise_dir
@@ -51,8 +51,9 @@ class NoiseAdder:
         self.config = config
         groups = noise_by_type(read_noise_dir(config.data))
         self.types = sorted(groups)
-        self.noise = {t: [load_noise_range(s.noise_path) for s in groups[t]] for t in self.types}
-        seconds = sum(n.size for entries in self.noise.values() for n in entries) / SAMPLE_RATE
+        self.noise_paths = {t: [s.noise_path for s in groups[t]] for t in self.types}
+        seconds = sum(load_noise_range(path).size for paths in self.noise_paths.values()
+                      for path in paths) / SAMPLE_RATE
         log.info("denoising pretraining: noise of %d type(s) (%s), %.1f s, from %s, on %.0f %% "
                  "of the crops at %g to %g dB SNR", len(self.types), ", ".join(self.types),
                  seconds, config.data, 100 * config.prob, *config.snr_range)
@@ -60,12 +61,11 @@ class NoiseAdder:
     def window(self, num_samples: int, rng: np.random.Generator) -> np.ndarray:
         """``num_samples`` of a random noise entry from a random offset (looped when the entry
         is shorter)."""
-        entries = self.noise[self.types[int(rng.integers(len(self.types)))]]
-        noise = entries[int(rng.integers(len(entries)))]
-        if noise.size <= num_samples:
-            return loop_noise(noise, num_samples)[:num_samples]
-        start = int(rng.integers(0, noise.size - num_samples + 1))
-        return noise[start:start + num_samples]
+        paths = self.noise_paths[self.types[int(rng.integers(len(self.types)))]]
+        path = paths[int(rng.integers(len(paths)))]
+        length = load_noise_range(path).size
+        start = int(rng.integers(0, length - num_samples + 1)) if length > num_samples else 0
+        return noise_segment(path, start / SAMPLE_RATE, num_samples)
 
     def __call__(self, wav: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """``wav`` with noise at a random SNR (with probability ``prob``), else ``wav``.
