@@ -11,7 +11,7 @@
 #   0  synthesise the articulatory corpus with VocalTractLab    -> corpus/
 #   1  data dirs (Kaldi style) + validation                      -> data/{train,dev,test,babble_talkers}
 #   2  noise sources and noisy sets                              -> data/noise_*, data/*_<cond>
-#   3  pretrain the small SSL model (once), cache hidden states  -> exp/ssl_tiny, dump/ssl/
+#   3  pretrain the small SSL model (once, denoising), cache     -> exp/ssl_tiny, dump/ssl/
 #   4  train models                                              -> exp/<tag>/
 #   5  decode the test conditions                                -> exp/<tag>/decode/
 #   6  score, RESULTS.md, plots                                  -> RESULTS.md, docs/
@@ -147,6 +147,7 @@ if run_stage 3; then
   current=3
   need 2 "${cached_sets[@]}"
   if [ "$ssl_model" = "$exp/ssl_tiny" ]; then
+    need 2 data/noise_train      # conf/pretrain_ssl.yaml's noise.data: denoising pretraining
     log "stage 3: pretrain the small SSL model -> $ssl_model (reused when finished)"
     pretrain_sets=(data/train)
     [ -d data/babble_talkers ] && pretrain_sets+=(data/babble_talkers)

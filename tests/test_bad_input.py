@@ -298,7 +298,8 @@ def test_failed_pretrain_ssl_does_not_block_the_next_run(tmp_path):
     tiny = ["model.hidden_size=16", "model.num_layers=1", "model.num_heads=2",
             "model.intermediate_size=32", "model.conv_dim=8", "model.conv_pos_kernel=8",
             "model.conv_pos_groups=2", "clusters.num_clusters=4", "train.batch_seconds=4",
-            "train.crop_seconds=1.0", "train.steps=2", "train.valid_fraction=0.3"]
+            "train.crop_seconds=1.0", "train.steps=2", "train.valid_fraction=0.3",
+            "noise.data=null"]
     bad = _empty_data_dir(tmp_path / "data" / "empty")
     with pytest.raises(SitoolError):
         pretrain_ssl([bad], tmp_path / "ssl", load_config(PretrainConfig, ROOT / "conf/pretrain_ssl.yaml", tiny),
@@ -379,7 +380,8 @@ def test_truncated_pretrain_checkpoint_is_one_line(tmp_path):
     tiny = ["model.hidden_size=16", "model.num_layers=1", "model.num_heads=2",
             "model.intermediate_size=32", "model.conv_dim=8", "model.conv_pos_kernel=8",
             "model.conv_pos_groups=2", "clusters.num_clusters=4", "train.batch_seconds=4",
-            "train.crop_seconds=1.0", "train.steps=2", "train.valid_fraction=0.3"]
+            "train.crop_seconds=1.0", "train.steps=2", "train.valid_fraction=0.3",
+            "noise.data=null"]
     config = load_config(PretrainConfig, ROOT / "conf/pretrain_ssl.yaml", tiny)
     good = make_toy_data_dir(tmp_path / "data" / "train", num_utts=4, seed=8)
     out = pretrain_ssl([good], tmp_path / "ssl", config, progress=False)

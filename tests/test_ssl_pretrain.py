@@ -24,7 +24,8 @@ CONF = "conf/pretrain_ssl.yaml"
 TINY = ["model.hidden_size=32", "model.num_layers=2", "model.num_heads=2",
         "model.intermediate_size=64", "model.conv_dim=8", "model.conv_pos_kernel=8",
         "model.conv_pos_groups=2", "clusters.num_clusters=8", "train.batch_seconds=6",
-        "train.crop_seconds=1.5", "train.lr=3e-3", "train.valid_fraction=0.2"]
+        "train.crop_seconds=1.5", "train.lr=3e-3", "train.valid_fraction=0.2",
+        "noise.data=null"]   # the toy corpora have no noise dir (denoising: its own test)
 
 
 def _config(*overrides):
@@ -291,8 +292,9 @@ def test_noise_adder_mixes_at_the_drawn_snr(tmp_path):
         NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), prob=0.0))
     with pytest.raises(SitoolError, match="noise.snr_range"):
         NoiseAdder(PretrainNoiseConfig(data=str(noise_dir), snr_range=[10.0, 0.0]))
-    with pytest.raises(SitoolError, match="noise directory not found"):
+    with pytest.raises(SitoolError, match="noise directory not found") as err:
         NoiseAdder(PretrainNoiseConfig(data=str(tmp_path / "missing")))
+    assert "noise.data=null" in str(err.value)     # the way out when no noise dir exists
 
 
 def test_denoising_pretraining_adds_noise_to_the_crops_not_to_the_targets(toy_train, tmp_path,

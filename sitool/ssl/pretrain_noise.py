@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PretrainNoiseConfig:
-    data: str | None = None
+    data: str | None = "data/noise_train"
     prob: float = 0.5
     snr_range: list[float] = field(default_factory=lambda: [-5.0, 20.0])
 
@@ -49,7 +49,11 @@ class NoiseAdder:
             raise SitoolError(f"noise.snr_range must be [low, high] dB with low <= high, got "
                               f"{config.snr_range}")
         self.config = config
-        groups = noise_by_type(read_noise_dir(config.data))
+        try:
+            groups = noise_by_type(read_noise_dir(config.data))
+        except SitoolError as err:
+            raise SitoolError(f"noise.data (denoising pretraining): {err}; or set "
+                              "noise.data=null to pretrain on clean input") from None
         self.types = sorted(groups)
         self.noise_paths = {t: [s.noise_path for s in groups[t]] for t in self.types}
         seconds = sum(load_noise_range(path).size for paths in self.noise_paths.values()
