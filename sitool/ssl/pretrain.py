@@ -15,9 +15,9 @@ Method (HuBERT's first iteration, scaled down):
 3. Masked prediction: spans of ``mask.length`` frames (starts drawn so that about
    ``mask.prob`` of the frames are covered) are replaced by the model's mask embedding;
    the loss is cross-entropy of the cluster id on masked frames.
-4. Optionally (``noise.data``, WavLM's denoising pretraining): a fraction of the training crops
-   gets noise added, while the targets stay those of the clean audio
-   (``sitool.ssl.pretrain_noise``).
+4. Denoising (``noise.data``, WavLM's denoising pretraining; ``null``: clean input only): a
+   fraction of the training crops gets noise added, while the targets stay those of the clean
+   audio (``sitool.ssl.pretrain_noise``).
 
 Only audio is used (never targets). The result is saved with ``save_pretrained`` plus its
 feature-extractor config (``SeamlessM4TFeatureExtractor`` or ``Wav2Vec2FeatureExtractor``), so ``load_ssl_encoder(out)`` loads it like a hub model.
