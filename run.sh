@@ -30,8 +30,9 @@ train_draws=2              # stage 2: noise/SNR draws per training utterance in 
                            # time; docs/experiments.md)
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
-models="si_clean si_multi joint si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
-                           # (si_fbank*: log-mel reference rows; also: se cascade; cascade waits for se)
+models="joint si_clean si_multi si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
+                           # (si_fbank*: log-mel reference rows; also: se cascade; cascade waits for se;
+                           # stage 4 starts them in this order: the longest, joint, first)
 train_jobs=2               # stage 4: models trained at once (CPU: one per core, each 1 thread; one GPU: 1)
 baselines="si_clean si_multi"      # stage 6: models the others are compared with (first = main)
 overwrite=false            # true: redo stages whose outputs exist

@@ -9,8 +9,9 @@ seed=1                     # random seed
 speakers=8,2,4,4           # speakers per split: train,dev,test,babble talkers (8,1,2,4: the fixed table of 15)
 oral_scale=0.92,1.05       # anatomy range of the speakers: oral scale min,max (JD3 = 1)
 pharynx_scale=0.85,1.10    # pharynx scale min,max
-state_step=1               # synthesise the audio from every k-th tract state (2: ~27 % less CPU
-                           # for stage 0, a slightly different corpus; bench/synth_corpus.py)
+state_step=2               # synthesise the audio from every k-th tract state (1: every 2.5 ms state,
+                           # ~1.35x the CPU of 2 for stage 0; the targets are the same;
+                           # docs/corpus.md, bench/synth_corpus.py)
 log=exp/log/corpus.log     # log file
 overwrite=false            # true: synthesise again from scratch
 

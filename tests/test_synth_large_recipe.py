@@ -34,10 +34,16 @@ def test_large_preset_help_shows_its_corpus_size_and_draws():
 def test_large_preset_models_are_the_default_ones_and_pretraining_is_longer():
     configs = sorted(p.name for p in (RECIPE / "conf").glob("train_*.yaml"))
     assert configs == sorted(p.name for p in (ROOT / "conf").glob("train_*.yaml"))
+    # the training length its reports were measured with (the default trains longer)
+    pinned = {"train_joint.yaml": {"epochs": 8, "lr_encoder": 1.0e-3},
+              "train_si_multi.yaml": {"epochs": 10}, "train_si_fbank_multi.yaml": {"epochs": 10}}
     for name in configs:
-        large = load_train_config(RECIPE / "conf" / name)
-        default = load_train_config(ROOT / "conf" / name)
-        assert dataclasses.asdict(large) == dataclasses.asdict(default), name
+        large = dataclasses.asdict(load_train_config(RECIPE / "conf" / name))
+        default = dataclasses.asdict(load_train_config(ROOT / "conf" / name))
+        for key, value in pinned.get(name, {}).items():
+            assert large["optim"][key] == value != default["optim"][key], (name, key)
+            large["optim"][key] = default["optim"][key]
+        assert large == default, name
     large = load_config(PretrainConfig, RECIPE / "conf" / "pretrain_ssl.yaml")
     default = load_config(PretrainConfig, ROOT / "conf" / "pretrain_ssl.yaml")
     assert large.train.steps == 2 * default.train.steps
@@ -61,8 +67,11 @@ def test_large_preset_corpus_hook_asks_for_27_speakers(tmp_path):
     assert result.returncode == 0, result.stderr
     args = record.read_text().split()
     assert "synth-corpus" in args
-    value = {flag: args[args.index(flag) + 1] for flag in ("--speakers", "--num-utts", "--seed")}
-    assert value == {"--speakers": "12,3,6,6", "--num-utts": "162", "--seed": "3"}
+    flags = ("--speakers", "--num-utts", "--seed", "--state-step")
+    value = {flag: args[args.index(flag) + 1] for flag in flags}
+    # --state-step 1 (the default recipe's is 2): the preset's reports were measured so
+    assert value == {"--speakers": "12,3,6,6", "--num-utts": "162", "--seed": "3",
+                     "--state-step": "1"}
     counts = [int(n) for n in value["--speakers"].split(",")]
     assert int(value["--num-utts"]) == 6 * sum(counts)     # 6 utterances per speaker, as default
     for hook in ("data.sh", "noise.sh"):
