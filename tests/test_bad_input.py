@@ -34,7 +34,7 @@ def empty_recipe(tmp_path: Path) -> Path:
     ("3", "data/train", "run stages 0-2 first: ./run.sh --stop-stage 2"),
     ("4", "data/train", "run stages 0-2 first: ./run.sh --stop-stage 2"),
     ("5", "data/test", "run stages 0-2 first: ./run.sh --stop-stage 2"),
-    ("6", "exp/train_si_clean/decode/test", "run stage 5 first: ./run.sh --stage 5"),
+    ("6", "exp/train_joint/decode/test", "run stage 5 first: ./run.sh --stage 5"),  # 1st model
 ])
 def test_run_sh_missing_input_names_the_stage_that_makes_it(tmp_path, stage, missing, hint):
     recipe = empty_recipe(tmp_path)
