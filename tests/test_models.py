@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from sitool.config import from_dict
+from sitool.errors import SitoolError
 from sitool.models.aggregation import LayerAggregation
 from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
@@ -205,6 +206,41 @@ def test_model_loss_falls(tiny_ssl, model_type, freeze, extra):
         enhanced = model.enhance(batch)
         assert enhanced.shape == batch.wav.shape
         assert torch.all(enhanced[0, int(batch.wav_lengths[0]):] == 0)
+
+
+@pytest.mark.parametrize("loss", ["log_mag", "si_sdr"])
+def test_se_loss_ignores_the_references_of_skipped_categories(tiny_ssl, loss):
+    torch.manual_seed(0)
+    skipping = build_model(_model("joint", tiny_ssl, "cnn",
+                                  se={"loss": loss, "skip_categories": ["babble"]}), 3, 100.0)
+    everything = build_model(_model("joint", tiny_ssl, "cnn", se={"loss": loss}), 3, 100.0)
+    everything.load_state_dict(skipping.state_dict())
+    skipping.eval(), everything.eval()
+    batch = _toy_batch()
+    batch.categories = ["non-babble", "babble", "clean"]
+    with torch.no_grad():
+        out = skipping(batch)
+    changed = dataclasses.replace(batch, clean_wav=batch.clean_wav.clone())
+    n = int(batch.wav_lengths[1])
+    changed.clean_wav[1, :n] += 0.1 * torch.randn(n, generator=torch.Generator().manual_seed(1))
+    assert float(skipping.se_loss(out, changed)) == pytest.approx(float(skipping.se_loss(out, batch)))
+    assert float(everything.se_loss(out, changed)) != pytest.approx(float(everything.se_loss(out, batch)))
+    batch.categories = ["non-babble", "non-babble", "clean"]   # nothing to skip: the same loss
+    assert float(skipping.se_loss(out, batch)) == pytest.approx(float(everything.se_loss(out, batch)))
+
+
+def test_se_loss_of_a_batch_with_only_skipped_utterances_is_zero_and_trains_nothing(tiny_ssl):
+    model = build_model(_model("joint", tiny_ssl, "cnn", se={"skip_categories": ["babble"]}),
+                        3, 100.0)
+    batch = _toy_batch()
+    batch.categories = ["babble"] * 3
+    loss = model.se_loss(model(batch), batch)
+    loss.backward()
+    assert float(loss.detach()) == 0.0
+    assert all(p.grad is None or not p.grad.any() for p in model.se_head.parameters())
+    batch.categories = None
+    with pytest.raises(SitoolError, match="skip_categories needs each utterance's category"):
+        model.se_loss(model(batch), batch)
 
 
 def test_si_sdr_loss_matches_the_scored_si_sdr_and_ignores_padding():

@@ -15,11 +15,13 @@ from click.testing import CliRunner
 
 from sitool.cli import main
 from sitool.config import from_dict
+from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.testing.noisy_dirs import make_noisy_copy
 from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig, default_exp_dir, load_train_config
+from sitool.training.data import DataNeeds, UtteranceDataset, collate
 from sitool.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -199,6 +201,22 @@ def test_config_typos_name_the_nearest_key(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "error: override 'model.se.wieght=0.5': unknown key 'model.se.wieght' (did you mean 'model.se.weight'?)" in result.output
     assert not (tmp_path / "exp").exists()
+
+
+def test_se_skip_categories_are_checked_and_batches_carry_each_utterance_category(setup, tmp_path):
+    good = tmp_path / "train_joint.yaml"
+    good.write_text("model:\n  type: joint\n")
+    assert load_train_config(good, ["model.se.skip_categories=[babble]"]).model.se.skip_categories == ["babble"]
+    with pytest.raises(SitoolError, match=r"unknown category 'babel' \(choose from clean, babble, non-babble\)"):
+        load_train_config(good, ["model.se.skip_categories=[babel]"])
+    with pytest.raises(SitoolError, match="skips every category"):
+        load_train_config(good, ["model.se.skip_categories=[clean,babble,non-babble]"])
+    cfg = load_train_config(good, ["model.se.skip_categories=[babble]"]).model
+    data = UtteranceDataset([setup["train"], setup["train_noisy"]],
+                            DataNeeds.for_model(cfg, use_cache=False))
+    batch = collate([data[i] for i in range(len(data))])
+    clean, noisy = DataDir(setup["train"]), DataDir(setup["train_noisy"])
+    assert batch.categories == ["clean"] * len(clean.utts) + ["non-babble"] * len(noisy.utts)
 
 
 def test_cli_default_tag_rerun_is_a_no_op_and_config_changes_are_refused(setup, tmp_path, monkeypatch):

@@ -15,7 +15,8 @@ class Batch:
     cached SSL hidden states with ``feat_lengths [B]`` frames; ``clean_wav [B, S]`` the clean
     reference aligned with ``wav``; ``clean_feats [B, T, D]`` the frozen SSL's hidden state of
     the clean speech (``se.target: ssl``); ``targets [B, T, n]`` normalised targets and
-    ``si_frames [B]`` the number of target-rate frames to predict (and to score) per utterance.
+    ``si_frames [B]`` the number of target-rate frames to predict (and to score) per utterance;
+    ``categories`` each utterance's condition category (clean, babble, non-babble) for the SE loss.
     """
 
     utts: list[str]
@@ -27,6 +28,7 @@ class Batch:
     clean_feats: torch.Tensor | None = None
     targets: torch.Tensor | None = None
     si_frames: torch.Tensor | None = None
+    categories: list[str] | None = None
 
     def to(self, device: torch.device | str) -> "Batch":
         moved = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -73,6 +73,9 @@ class SEConfig:
                                          # variance unexplained), which puts L_SE on the scale
                                          # of L_SI on normalised targets, so λ = 1 weighs them
                                          # alike (unnormalised, L_SE is ~50x smaller here)
+    skip_categories: list[str] = field(default_factory=list)  # conditions whose utterances
+                                         # train SI only, no SE loss: any of clean, babble,
+                                         # non-babble (the mix.tsv category; clean = no mix row)
     ssl_target_layer: int = -1           # target: ssl — which hidden state of the clean speech
     ssl_target_cache: list[str] = field(default_factory=list)  # target: ssl — cache dirs
                                          # (dump/ssl/<tag>/<clean set>) holding the clean utterances

@@ -178,24 +178,44 @@ class InversionModel(nn.Module):
         return loss
 
     def se_loss(self, out: ModelOutput, batch: Batch) -> torch.Tensor:
+        """The SE loss over the batch's utterances outside ``se.skip_categories``; zero (still
+        part of the graph) when the batch has none."""
+        pred = out.mask if out.mask is not None else out.ssl_pred
+        keep = self._se_utterances(batch, pred.device)
         if out.mask is not None:
             if batch.clean_wav is None:
                 raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
+            if not keep.any():
+                return pred.sum() * 0.0
             if self.cfg.se.loss == "si_sdr":
                 enhanced = self.enhance(batch, out)
-                return -si_sdr(enhanced, batch.clean_wav, batch.wav_lengths).mean() / 10
-            clean = torch.log1p(self.stft.magnitude(batch.clean_wav, batch.wav_lengths))
-            est = torch.log1p(out.mask * out.noisy_spec.abs())
-            loss = masked_mse(est, clean, out.spec_lengths)
+                return -si_sdr(enhanced[keep], batch.clean_wav[keep],
+                               batch.wav_lengths[keep]).mean() / 10
+            clean = torch.log1p(self.stft.magnitude(batch.clean_wav, batch.wav_lengths))[keep]
+            est = torch.log1p(out.mask * out.noisy_spec.abs())[keep]
+            lengths = out.spec_lengths[keep]
+            loss = masked_mse(est, clean, lengths)
             if self.cfg.se.normalise_loss:
-                loss = loss / masked_variance(clean, out.spec_lengths).detach().clamp(min=1e-8)
+                loss = loss / masked_variance(clean, lengths).detach().clamp(min=1e-8)
             return loss
         if batch.clean_feats is None:
             raise SitoolError("the SE ssl-target loss needs the clean hidden states in the batch")
+        if not keep.any():
+            return pred.sum() * 0.0
         frames = min(out.ssl_pred.shape[1], batch.clean_feats.shape[1])
-        ref = F.layer_norm(batch.clean_feats[:, :frames], (self.geometry.dim,))
-        lengths = out.ssl_lengths.clamp(max=frames)
-        return masked_mae(out.ssl_pred[:, :frames], ref, lengths)
+        ref = F.layer_norm(batch.clean_feats[keep, :frames], (self.geometry.dim,))
+        lengths = out.ssl_lengths[keep].clamp(max=frames)
+        return masked_mae(out.ssl_pred[keep, :frames], ref, lengths)
+
+    def _se_utterances(self, batch: Batch, device: torch.device) -> torch.Tensor:
+        """``[B]`` bool: the utterances whose condition is not in ``se.skip_categories``."""
+        skipped = self.cfg.se.skip_categories
+        if not skipped:
+            return torch.ones(len(batch), dtype=torch.bool, device=device)
+        if batch.categories is None:
+            raise SitoolError("model.se.skip_categories needs each utterance's category in the batch")
+        return torch.tensor([c not in skipped for c in batch.categories], dtype=torch.bool,
+                            device=device)
 
     def loss(self, out: ModelOutput, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Total loss and its parts (``si``, ``se``) as floats for logging."""

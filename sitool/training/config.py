@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from sitool.config import load_config
+from sitool.datadir import CLEAN
 from sitool.errors import SitoolError
+from sitool.mixture import CATEGORIES
 from sitool.models.config import ModelConfig
 
 
@@ -67,6 +69,8 @@ def check_config(cfg: TrainConfig, source: str) -> None:
     if m.has_se and m.se.target == "ssl" and not m.se.ssl_target_cache:
         raise SitoolError(f"{source}: model.se.target ssl needs model.se.ssl_target_cache "
                           "(cache dirs of the clean sets, e.g. [dump/ssl/ssl_tiny/train])")
+    if m.has_se:
+        check_skip_categories(m.se.skip_categories, source)
     if m.frontend == "fbank":
         f = m.fbank
         if m.type != "si":
@@ -86,6 +90,18 @@ def check_config(cfg: TrainConfig, source: str) -> None:
         raise SitoolError(f"{source}: optim.epochs must be >= 1")
     if cfg.data.batch_seconds <= 0 or cfg.data.max_batch_utts < 1:
         raise SitoolError(f"{source}: data.batch_seconds and data.max_batch_utts must be positive")
+
+
+def check_skip_categories(skipped: Sequence[str], source: str) -> None:
+    """``model.se.skip_categories`` names known categories and leaves one for the SE loss."""
+    known = (CLEAN, *CATEGORIES)
+    unknown = [c for c in skipped if c not in known]
+    if unknown:
+        raise SitoolError(f"{source}: model.se.skip_categories: unknown category {unknown[0]!r} "
+                          f"(choose from {', '.join(known)})")
+    if set(known) <= set(skipped):
+        raise SitoolError(f"{source}: model.se.skip_categories skips every category, so the SE "
+                          "head would never train; use model.type si instead")
 
 
 def load_train_config(path: str | os.PathLike, overrides: Sequence[str] = ()) -> TrainConfig:

@@ -165,6 +165,8 @@ class UtteranceDataset(Dataset):
             if len(item["clean_wav"]) != samples:
                 raise SitoolError(f"{data.path}: clean reference of {utt!r} has "
                                   f"{len(item['clean_wav'])} samples, the input {samples}")
+        if self.needs.clean_audio or self.needs.clean_feats:
+            item["category"] = data.condition(utt).category
         if self.needs.clean_feats:
             row = data.mix.get(utt)
             item["clean_feats"] = self.clean_features.load(row.clean_utt if row else utt)
@@ -217,4 +219,6 @@ def collate(items: Sequence[dict]) -> Batch:
         batch.si_frames = torch.tensor([it["si_frames"] for it in items])
     if "targets" in first:
         batch.targets = _pad([it["targets"] for it in items])
+    if "category" in first:
+        batch.categories = [it["category"] for it in items]
     return batch
