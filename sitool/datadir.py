@@ -30,7 +30,7 @@ import numpy as np
 from sitool.audio import SAMPLE_RATE, load_audio
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, format_table, read_table, read_yaml, write_yaml
-from sitool.mixture import MixRow, materialise, materialise_components, read_mix_tsv
+from sitool.mixture import CATEGORIES, MixRow, materialise, materialise_components, read_mix_tsv
 
 # How far the target track's duration (frames / frame_rate) may differ from the audio's.
 FRAME_TOLERANCE_S = 0.05
@@ -40,6 +40,7 @@ DURATION_TOLERANCE_S = 0.01
 UTTERANCE_TABLES = ("wav.scp", "utt2dur", "tv.scp", "mix.tsv")
 
 CLEAN = "clean"
+CONDITION_CATEGORIES = (CLEAN, *CATEGORIES)   # every Condition.category, in report order
 
 
 @dataclass

@@ -180,13 +180,16 @@ class InversionModel(nn.Module):
     def se_loss(self, out: ModelOutput, batch: Batch) -> torch.Tensor:
         """The SE loss over the batch's utterances outside ``se.skip_categories``; zero (still
         part of the graph) when the batch has none."""
+        if out.mask is not None and batch.clean_wav is None:
+            raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
+        if out.mask is None and batch.clean_feats is None:
+            raise SitoolError("the SE ssl-target loss needs the clean hidden states in the batch")
         pred = out.mask if out.mask is not None else out.ssl_pred
-        keep = self._se_utterances(batch, pred.device)
+        kept = self._se_utterances(batch)
+        if not kept:
+            return pred.sum() * 0.0
+        keep = torch.tensor(kept, device=pred.device)   # indices: no device-to-host sync
         if out.mask is not None:
-            if batch.clean_wav is None:
-                raise SitoolError("the SE mask loss needs the clean reference audio in the batch")
-            if not keep.any():
-                return pred.sum() * 0.0
             if self.cfg.se.loss == "si_sdr":
                 enhanced = self.enhance(batch, out)
                 return -si_sdr(enhanced[keep], batch.clean_wav[keep],
@@ -198,24 +201,20 @@ class InversionModel(nn.Module):
             if self.cfg.se.normalise_loss:
                 loss = loss / masked_variance(clean, lengths).detach().clamp(min=1e-8)
             return loss
-        if batch.clean_feats is None:
-            raise SitoolError("the SE ssl-target loss needs the clean hidden states in the batch")
-        if not keep.any():
-            return pred.sum() * 0.0
         frames = min(out.ssl_pred.shape[1], batch.clean_feats.shape[1])
         ref = F.layer_norm(batch.clean_feats[keep, :frames], (self.geometry.dim,))
         lengths = out.ssl_lengths[keep].clamp(max=frames)
         return masked_mae(out.ssl_pred[keep, :frames], ref, lengths)
 
-    def _se_utterances(self, batch: Batch, device: torch.device) -> torch.Tensor:
-        """``[B]`` bool: the utterances whose condition is not in ``se.skip_categories``."""
+    def _se_utterances(self, batch: Batch) -> list[int]:
+        """Positions in the batch of the utterances whose condition is not in
+        ``se.skip_categories``."""
         skipped = self.cfg.se.skip_categories
         if not skipped:
-            return torch.ones(len(batch), dtype=torch.bool, device=device)
+            return list(range(len(batch)))
         if batch.categories is None:
             raise SitoolError("model.se.skip_categories needs each utterance's category in the batch")
-        return torch.tensor([c not in skipped for c in batch.categories], dtype=torch.bool,
-                            device=device)
+        return [i for i, category in enumerate(batch.categories) if category not in skipped]
 
     def loss(self, out: ModelOutput, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """Total loss and its parts (``si``, ``se``) as floats for logging."""

@@ -25,12 +25,11 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from sitool.datadir import CLEAN
+from sitool.datadir import CLEAN, CONDITION_CATEGORIES
 from sitool.errors import SitoolError
 from sitool.scoring.metrics import CONST_PRED, CONST_REF
 
 TVS = ["LA", "LP", "TTCL", "TTCD", "TBCL", "TBCD"]
-CATEGORY_ORDER = [CLEAN, "babble", "non-babble"]
 ALL_TYPES = "all"
 KEYS = ["set", "category", "noise_type", "snr_db"]
 POOLED_KEYS = ["category", "noise_type", "snr_db"]
@@ -182,7 +181,7 @@ def relative_improvement(value: float, baseline: float) -> float:
 
 def sort_conditions(df: pd.DataFrame) -> pd.DataFrame:
     """Order rows: set, category (clean, babble, non-babble, others), noise type, SNR high to low."""
-    order = {c: i for i, c in enumerate(CATEGORY_ORDER)}
+    order = {c: i for i, c in enumerate(CONDITION_CATEGORIES)}
     keyed = df.assign(
         _cat=df["category"].map(lambda c: order.get(c, len(order))),
         _type=df["noise_type"].map(lambda t: (t != ALL_TYPES, t)),

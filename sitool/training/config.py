@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Literal, Sequence
 
 from sitool.config import load_config
-from sitool.datadir import CLEAN
+from sitool.datadir import CONDITION_CATEGORIES
 from sitool.errors import SitoolError
-from sitool.mixture import CATEGORIES
 from sitool.models.config import ModelConfig
 
 
@@ -94,7 +93,7 @@ def check_config(cfg: TrainConfig, source: str) -> None:
 
 def check_skip_categories(skipped: Sequence[str], source: str) -> None:
     """``model.se.skip_categories`` names known categories and leaves one for the SE loss."""
-    known = (CLEAN, *CATEGORIES)
+    known = CONDITION_CATEGORIES
     unknown = [c for c in skipped if c not in known]
     if unknown:
         raise SitoolError(f"{source}: model.se.skip_categories: unknown category {unknown[0]!r} "
