@@ -32,6 +32,7 @@ COMMANDS = {
     "cache-ssl": "ssl:cache_ssl_command",
     "probe-ssl": "ssl:probe_ssl_command",
     "train": "train:train_command",
+    "grad-shares": "grad_shares:grad_shares",
     "decode": "decode:decode_command",
     "score": "score:score",
     "invert": "invert:invert",
