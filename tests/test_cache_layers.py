@@ -38,6 +38,17 @@ def test_layers_of_configs(tmp_path):
         cached_layers([a], 2)
 
 
+def test_a_fine_tuned_joint_model_with_clean_feature_targets_gets_its_target_layer_cached(tmp_path):
+    """Its encoder never reads the cache, but its SE targets (the clean speech's hidden
+    states of the frozen SSL) come from it: the layer must be cached with the others."""
+    a = _config(tmp_path / "a.yaml", [1])
+    joint = _config(tmp_path / "joint.yaml", None, freeze="cnn", type="joint",
+                    se={"target": "ssl", "ssl_target_layer": 3,
+                        "ssl_target_cache": ["dump/ssl/x/train"]})
+    assert cached_layers([a, joint], num_layers=5) == [1, 3]
+    assert cached_layers([joint], num_layers=5) == [3]
+
+
 def test_cli_caches_only_config_layers_and_prints_size(tmp_path, caplog):
     ssl = make_tiny_ssl_model(tmp_path / "ssl", layers=3)
     data = make_toy_data_dir(tmp_path / "data" / "toy", num_utts=2)

@@ -116,10 +116,10 @@ def default_exp_dir(config_path: str | os.PathLike, exp_root: str | os.PathLike 
 
 def cached_layers(config_paths: Sequence[str | os.PathLike], num_layers: int) -> list[int] | None:
     """The SSL layers that the cache-reading models of these training configs use: the union
-    of their ``model.ssl.layers`` (and ``model.se.ssl_target_layer`` for ``se.target: ssl``),
-    as layer numbers of an SSL model with ``num_layers`` hidden states; None when one of them
-    aggregates all layers. Configs of fine-tuned encoders (which never read the cache) are
-    skipped; None too when no config reads the cache."""
+    of their ``model.ssl.layers``, and the ``model.se.ssl_target_layer`` of every ``se.target:
+    ssl`` config (fine-tuned encoders too: their SE targets, the clean speech's frozen hidden
+    states, come from the cache), as layer numbers of an SSL model with ``num_layers`` hidden
+    states; None when one of them aggregates all layers, or when no config reads the cache."""
     from sitool.models.frontend import resolve_layers
 
     chosen: set[int] = set()
@@ -127,13 +127,14 @@ def cached_layers(config_paths: Sequence[str | os.PathLike], num_layers: int) ->
     for path in config_paths:
         m = load_config(TrainConfig, path).model      # no cross-field checks: the cascade's
                                                       # se_exp is given at training time
+        if m.has_se and m.se.target == "ssl":
+            readers += 1
+            chosen.update(resolve_layers([m.se.ssl_target_layer], num_layers,
+                                         f"{path}: model.se.ssl_target_layer"))
         if m.ssl.freeze != "all" or m.type == "cascade":
             continue
         readers += 1
         if m.ssl.layers is None:
             return None
         chosen.update(resolve_layers(m.ssl.layers, num_layers, f"{path}: model.ssl.layers"))
-        if m.has_se and m.se.target == "ssl":
-            chosen.update(resolve_layers([m.se.ssl_target_layer], num_layers,
-                                         f"{path}: model.se.ssl_target_layer"))
     return sorted(chosen) if readers else None
