@@ -16,7 +16,7 @@ from sitool.models.config import ModelConfig
 from sitool.models.framerate import frames_for_samples, resample_frames
 from sitool.models.frontend import SSLGeometry
 from sitool.models.losses import masked_mse, masked_ppmc, masked_variance, ppmc_per_target, si_sdr
-from sitool.models.model import build_model
+from sitool.models.model import ModelOutput, build_model
 from sitool.models.si_head import SIHead
 from sitool.models.spectral import STFT
 from sitool.scoring.metrics import si_sdr as scored_si_sdr
@@ -186,6 +186,7 @@ def _fit(model, batch, steps=10, lr=3e-3):
     ("se", "all", {}),
     ("joint", "cnn", {}),
     ("joint", "cnn", {"se": {"target": "ssl"}}),
+    ("joint", "cnn", {"se": {"stft_input": False}}),
 ])
 def test_model_loss_falls(tiny_ssl, model_type, freeze, extra):
     torch.manual_seed(0)
@@ -227,6 +228,28 @@ def test_se_loss_ignores_the_references_of_skipped_categories(tiny_ssl, loss):
     assert float(everything.se_loss(out, changed)) != pytest.approx(float(everything.se_loss(out, batch)))
     batch.categories = ["non-babble", "non-babble", "clean"]   # nothing to skip: the same loss
     assert float(skipping.se_loss(out, batch)) == pytest.approx(float(everything.se_loss(out, batch)))
+
+
+@pytest.mark.parametrize("stft_input", [True, False])
+def test_mask_head_without_stft_input_reads_the_shared_features_only(tiny_ssl, stft_input):
+    torch.manual_seed(0)
+    model = build_model(_model("joint", tiny_ssl, "cnn", se={"stft_input": stft_input}),
+                        3, 100.0).eval()
+    assert model.se_head.proj.in_features == 32 + (model.stft.bins if stft_input else 0)
+    batch = _toy_batch()
+    other = dataclasses.replace(batch, wav=batch.wav.flip(-1))   # another spectrum, same lengths
+    with torch.no_grad():
+        states, frames = model.hidden_states(batch)
+        feats = model.se_agg(states)
+        masks = []
+        for b in (batch, other):   # the same shared features, different noisy spectra
+            out = ModelOutput()
+            model._mask_forward(out, feats, frames, b)
+            masks.append(out.mask)
+    assert torch.equal(masks[0], masks[1]) != stft_input
+    wrong_input = None if stft_input else torch.zeros(3, feats.shape[1], model.stft.bins)
+    with pytest.raises(ValueError, match="log1p"):
+        model.se_head(feats, wrong_input, frames)
 
 
 def test_se_loss_of_a_batch_with_only_skipped_utterances_is_zero_and_trains_nothing(tiny_ssl):

@@ -63,6 +63,10 @@ class SEConfig:
                                          # (dB / 10, so 1 unit = 10 dB)
     n_fft: int = 400                     # STFT size (25 ms at 16 kHz)
     hop: int = 160                       # STFT hop (10 ms: 100 frames/s)
+    stft_input: bool = True              # target mask: the head also reads log1p|STFT(noisy)|,
+                                         # a path around the encoder; false: it reads the
+                                         # shared SSL features only, so whatever the mask needs
+                                         # must come through the encoder
     proj_dim: int = 256                  # linear layer after [SSL ⊕ log1p|STFT(noisy)|]
     lstm_units: int = 256                # BLSTM units per direction
     lstm_layers: int = 2

@@ -81,7 +81,7 @@ class InversionModel(nn.Module):
             if se.target == "mask":
                 self.stft = STFT(se.n_fft, se.hop)
                 self.se_head = MaskSEHead(dim, self.stft.bins, se.proj_dim, se.lstm_units,
-                                          se.lstm_layers, se.dropout)
+                                          se.lstm_layers, se.dropout, se.stft_input)
             else:
                 self.se_head = SSLTargetSEHead(dim, se.lstm_units, se.lstm_layers, se.dropout)
         self.enhancer = enhancer
@@ -151,7 +151,8 @@ class InversionModel(nn.Module):
         spec_lengths = self.stft.num_frames(batch.wav_lengths)
         up = resample_frames(feats, frames, spec.shape[1], self.geometry.frame_rate,
                              self.stft.frame_rate(SAMPLE_RATE), self.geometry.offset_s)
-        out.mask = self.se_head(up, torch.log1p(spec.abs()), spec_lengths)
+        log_mag = torch.log1p(spec.abs()) if self.cfg.se.stft_input else None
+        out.mask = self.se_head(up, log_mag, spec_lengths)
         out.noisy_spec = spec
         out.spec_lengths = spec_lengths
 

@@ -10,23 +10,29 @@ from sitool.models.rnn import BiRNN
 
 
 class MaskSEHead(nn.Module):
-    """[SSL features ⊕ log1p|STFT(noisy)|] per STFT frame → linear → BLSTM stack → sigmoid mask.
+    """[SSL features ⊕ log1p|STFT(noisy)|] per STFT frame → linear → BLSTM stack → sigmoid mask;
+    with ``stft_input=False`` the SSL features alone.
 
     Input ``feats [B, F, ssl_dim]`` (SSL frames already resampled to the STFT frames) and
-    ``log_mag [B, F, bins]``; output ``mask [B, F, bins]`` in (0, 1).
+    ``log_mag [B, F, bins]`` (``None`` without ``stft_input``); output ``mask [B, F, bins]``
+    in (0, 1).
     """
 
     def __init__(self, ssl_dim: int, bins: int, proj_dim: int = 256, lstm_units: int = 256,
-                 lstm_layers: int = 2, dropout: float = 0.1):
+                 lstm_layers: int = 2, dropout: float = 0.1, stft_input: bool = True):
         super().__init__()
-        self.proj = nn.Linear(ssl_dim + bins, proj_dim)
+        self.stft_input = stft_input
+        self.proj = nn.Linear(ssl_dim + (bins if stft_input else 0), proj_dim)
         self.lstm = BiRNN("lstm", proj_dim, [lstm_units] * lstm_layers, dropout)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(self.lstm.out_dim, bins)
 
-    def forward(self, feats: torch.Tensor, log_mag: torch.Tensor,
+    def forward(self, feats: torch.Tensor, log_mag: torch.Tensor | None,
                 lengths: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.proj(torch.cat([feats, log_mag], dim=-1)))
+        if self.stft_input != (log_mag is not None):
+            raise ValueError(f"this mask head {'needs' if self.stft_input else 'takes no'} "
+                             f"log1p|STFT(noisy)| input")
+        x = torch.relu(self.proj(feats if log_mag is None else torch.cat([feats, log_mag], dim=-1)))
         x = self.lstm(x, lengths)
         return torch.sigmoid(self.out(self.dropout(x)))
 
