@@ -42,8 +42,8 @@ def test_large_preset_models_are_the_default_ones_and_pretraining_is_longer():
     default = load_config(PretrainConfig, ROOT / "conf" / "pretrain_ssl.yaml")
     assert large.train.steps == 2 * default.train.steps
     assert large.model == default.model and large.clusters == default.clusters
-    # its reports were measured with clean pretraining; the default recipe's is denoising
-    assert large.noise.data is None and default.noise.data == "data/noise_train"
+    # denoising pretraining on the training noise, as the default recipe's
+    assert large.noise == default.noise and large.noise.data == "data/noise_train"
 
 
 def test_large_preset_corpus_hook_asks_for_27_speakers(tmp_path):
