@@ -259,6 +259,14 @@ def test_results_md_and_plots(in_recipe):
                      "tracks_spk0_000_clean.png", "tracks_spk0_000_non-babble_-5_dB.png"]
     assert all(p.stat().st_size > 10_000 for p in result.plots)
     assert "![Mean PPMC vs SNR](docs/ppmc_vs_snr.png)" in text
+    # enhanced audio vs its noisy input, paired with CIs: perfect enhancement is better in every
+    # measure; the identity "enhancement" is a tie to the last digit
+    vs_input = se.split("### Enhanced audio vs the noisy input")[1]
+    joint_row = next(l for l in vs_input.splitlines() if l.startswith("| babble -5 dB | joint"))
+    assert joint_row.count(" better") == 3 and "→ 4.64" in joint_row and "→ 100.0" in joint_row
+    se_row = next(l for l in vs_input.splitlines() if l.startswith("| babble -5 dB | se"))
+    assert se_row.count("+0.000 [+0.000, +0.000] inside noise") == 1
+    assert se_row.count("inside noise") == 3
     se_rows = pd.read_csv("exp/joint/decode/test_noisy/noisy_se_scores.tsv", sep="\t")
     assert len(se_rows) == 12 and (se_rows["system"] == "noisy").all()
 
@@ -321,6 +329,11 @@ def test_an_se_only_experiment_scores_alone(in_recipe):
     noisy = next(l for l in lines if l.startswith("noisy input")).split()[3:6]
     se = next(l for l in lines if l.startswith("se ")).split()[2:5]
     assert noisy == se and float(noisy[1]) > 0   # identity "enhancement": the input's PESQ, STOI, SI-SDR
+    vs_input = res.output.split("== Speech enhancement vs the noisy input")[1]
+    rows = [l for l in vs_input.splitlines() if l.startswith("test_noisy: ")]
+    assert len(rows) == 2 and all(r.count("inside noise") == 3 for r in rows)   # all ties
+    res = runner.invoke(main, ["score", "--exp", "exp/se", "--snr", "-5", "--no-plots", "--no-ci"])
+    assert res.exit_code == 0 and "vs the noisy input" not in res.output
     res = runner.invoke(main, ["score", "--exp", "exp/se", "--no-se"])
     assert res.exit_code == 1 and "no decode dir has predicted targets" in res.output
     res = runner.invoke(main, ["score", "--exp", "exp/se", "--results", "R.md", "--no-plots"])

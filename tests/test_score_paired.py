@@ -271,3 +271,51 @@ def test_comparison_list_compares_every_ssl_model_with_the_filterbank_references
                      ("si_clean", "si_fbank_multi"), ("si_multi", "si_fbank_multi"),
                      ("joint", "si_fbank_multi")]
     assert comparison_list(models[:3], ["si_clean"]) == [("si_multi", "si_clean"), ("joint", "si_clean")]
+
+
+def _se_rows(system, exp, stoi, snr=-5):
+    """SE score rows of 4 sentences x 2 noise types (``stoi[i]`` for sentence i, both types)."""
+    return pd.DataFrame([{"set": "test_noisy", "utt": f"u{i}-{t}", "clean_utt": f"u{i}",
+                          "category": "babble", "noise_type": t, "snr_db": snr,
+                          "system": system, "exp": exp, "pesq": 1.0 + s, "stoi": s,
+                          "si_sdr": np.nan if system == "sparse" and i == 0 else 10 * s}
+                         for i, s in enumerate(stoi) for t in ("babble3", "babble8")])
+
+
+def test_enhanced_audio_against_its_input_pairs_mixtures_and_averages_seeds():
+    noisy = _se_rows("noisy input", "noisy input", [0.50, 0.60, 0.55, 0.65])
+    # two seeds of "joint" straddle noisy + 0.05: their mean per mixture is exactly that
+    joint = pd.concat([_se_rows("joint", "joint", [0.60, 0.70, 0.65, 0.75]),
+                       _se_rows("joint", "joint_seed2", [0.50, 0.60, 0.55, 0.65])])
+    same = _se_rows("same", "same", [0.50, 0.60, 0.55, 0.65])            # the identity
+    sparse = _se_rows("sparse", "sparse", [0.40, 0.50, 0.45, 0.55])      # one SI-SDR missing
+    pooled = pool_types(pd.concat([noisy, joint, same, sparse], ignore_index=True), False)
+    df = paired.se_against_input(pooled, ["joint", "same", "sparse", "absent"], KEYS)
+    assert set(df["system"]) == {"joint", "same", "sparse"}    # no rows: no comparison
+    assert len(df) == 3 * 3                                     # systems x metrics, one cell
+
+    def row(system, metric):
+        hit = df[(df["system"] == system) & (df["metric"] == metric)]
+        assert len(hit) == 1
+        return hit.iloc[0]
+
+    r = row("joint", "stoi")
+    assert r["n_pairs"] == 8 and r["n_clusters"] == 4          # mixtures paired, sentences resampled
+    assert r["diff"] == pytest.approx(0.05) and r["mean_b"] == pytest.approx(0.575)
+    assert r["diff_lo"] == pytest.approx(0.05) and r["excludes_zero"]
+    assert paired.verdict(r) == "better"
+    assert row("joint", "si_sdr")["diff"] == pytest.approx(0.5)
+    r = row("same", "pesq")
+    assert r["diff"] == 0 and not r["excludes_zero"] and paired.verdict(r) == "inside noise"
+    r = row("sparse", "si_sdr")
+    assert r["n_pairs"] == 6 and r["n_clusters"] == 3          # the missing score is not paired
+    assert paired.verdict(r) == "worse" and row("sparse", "stoi")["n_pairs"] == 8
+    text = paired.se_text_section(df, KEYS)
+    assert "== Speech enhancement vs the noisy input" in text
+    line = next(l for l in text.splitlines() if "joint" in l)
+    assert "8 (4)" in line and "0.575 → 0.625, +0.0500 [+0.0500, +0.0500] better" in line
+    md = paired.se_markdown_lines(df, KEYS)
+    assert md[0].startswith("### Enhanced audio vs the noisy input")
+    table = [l for l in "\n".join(md).splitlines() if l.startswith("|")]
+    assert len(table) == 2 + 3 and table[1].count("|") == table[0].count("|")
+    assert paired.se_text_section(df.iloc[0:0], KEYS) == ""

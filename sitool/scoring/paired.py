@@ -32,7 +32,8 @@ import pandas as pd
 from scipy import stats
 
 from sitool.scoring.aggregate import relative_improvement, sort_conditions
-from sitool.scoring.tables import condition_label, markdown_table, text_table
+from sitool.scoring.tables import (NOISY_INPUT, SE_DIGITS, SE_LABELS, condition_label,
+                                   markdown_table, text_table)
 
 N_BOOT = 10_000
 SEED = 0
@@ -177,17 +178,123 @@ def paired_comparisons(si: pd.DataFrame, models: Sequence[str], baselines: Seque
     scores = seed_average(utterance_scores(si, targets, keys), keys)
     rows = []
     for model, base in comparison_list(models, baselines, references):
-        pairs = pair(scores, model, base, keys)
-        for cond, cell in pairs.groupby(keys, sort=False, dropna=False):
-            cond = cond if isinstance(cond, tuple) else (cond,)
-            stats = compare_pairs(cell, n_boot, seed, level)
-            excludes = bool(stats["diff_lo"] > 0 or stats["diff_hi"] < 0)
-            rows.append({"model": model, "baseline": base, **dict(zip(keys, cond)), **stats,
-                         "excludes_zero": excludes})
+        rows += cell_rows(pair(scores, model, base, keys), keys, {"model": model, "baseline": base},
+                          n_boot, seed, level)
     df = pd.DataFrame(rows, columns=columns)
     if df.empty:
         return df
     return sort_conditions(df).reset_index(drop=True)
+
+
+def cell_rows(pairs: pd.DataFrame, keys: Sequence[str], label: dict, n_boot: int = N_BOOT,
+              seed: int = SEED, level: float = LEVEL) -> list[dict]:
+    """One row per condition cell (``keys``) of ``pairs``: ``label``, the cell's keys, the
+    statistics of :func:`compare_pairs` and ``excludes_zero``."""
+    rows = []
+    for cond, cell in pairs.groupby(list(keys), sort=False, dropna=False):
+        cond = cond if isinstance(cond, tuple) else (cond,)
+        stats = compare_pairs(cell, n_boot, seed, level)
+        excludes = bool(stats["diff_lo"] > 0 or stats["diff_hi"] < 0)
+        rows.append({**label, **dict(zip(keys, cond)), **stats, "excludes_zero": excludes})
+    return rows
+
+
+# ---------------------------------------------------------------- enhanced audio vs its input
+
+SE_COMPARED = ("pesq", "stoi", "si_sdr")   # the SE measures compared with the noisy input
+
+
+def se_against_input(se: pd.DataFrame, systems: Sequence[str], keys: Sequence[str],
+                     metrics: Sequence[str] = SE_COMPARED, n_boot: int = N_BOOT,
+                     seed: int = SEED, level: float = LEVEL) -> pd.DataFrame:
+    """Each SE system's enhanced audio against the unprocessed input it was given (the
+    ``NOISY_INPUT`` rows of ``se``), in every condition cell and for every metric.
+
+    Paired per mixture: ``a`` = the enhanced audio's score (a system's seeds averaged per
+    mixture first), ``b`` = the input's score, both against the clean reference; the CI is the
+    cluster bootstrap of :func:`compare_pairs`. One row per (system, metric, keys...) with
+    the columns of :func:`compare_pairs` and ``excludes_zero``.
+    """
+    keys = list(keys)
+    on = list(dict.fromkeys([*keys, *PAIR_KEYS]))
+    noisy = se[se["system"] == NOISY_INPUT]
+    rows = []
+    for system in systems:
+        enhanced = se[se["system"] == system]
+        if enhanced.empty:
+            continue
+        for metric in metrics:
+            a = (enhanced.dropna(subset=[metric]).groupby(on, sort=False, dropna=False)[metric]
+                 .mean().rename("a").reset_index())
+            b = noisy.dropna(subset=[metric])[[*on, metric]].rename(columns={metric: "b"})
+            rows += cell_rows(a.merge(b, on=on, how="inner"), keys,
+                              {"system": system, "metric": metric}, n_boot, seed, level)
+    columns = ["system", "metric", *keys, "n_pairs", "n_clusters", "mean_a", "mean_b", "diff",
+               "diff_lo", "diff_hi", "gain", "gain_lo", "gain_hi", "excludes_zero"]
+    df = pd.DataFrame(rows, columns=columns)
+    if df.empty:
+        return df
+    return sort_conditions(df).reset_index(drop=True)
+
+
+def se_table_rows(df: pd.DataFrame, keys: Sequence[str]) -> list[list[str]]:
+    """``[condition, system, n (clean utts), then per metric: input → enhanced, Δ [CI] verdict]``,
+    one row per (condition, system)."""
+    rows = []
+    metrics = [m for m in SE_COMPARED if m in set(df["metric"])]
+    for (system, *_), group in df.groupby(["system", *keys], sort=False, dropna=False):
+        first = group.iloc[0]
+        row = [_label(first, keys), system, f"{int(first['n_pairs'])} ({int(first['n_clusters'])})"]
+        for metric in metrics:
+            cell = group[group["metric"] == metric]
+            if cell.empty:
+                row.append("n/a")
+                continue
+            r = cell.iloc[0]
+            digits = SE_DIGITS[metric]
+            row.append(f"{r['mean_b']:.{digits}f} → {r['mean_a']:.{digits}f}, "
+                       f"{fmt_ci(r['diff'], r['diff_lo'], r['diff_hi'], digits + 1, '')} "
+                       f"{verdict(r)}")
+        rows.append(row)
+    return rows
+
+
+def _se_header(df: pd.DataFrame) -> list[str]:
+    metrics = [m for m in SE_COMPARED if m in set(df["metric"])]
+    return ["condition", "system", "n pairs (clean utts)",
+            *[f"{SE_LABELS[m]}: input → enhanced, Δ [95 % CI]" for m in metrics]]
+
+
+def _se_alignment(df: pd.DataFrame) -> list[bool]:
+    return [False, False, True] + [False] * (len(_se_header(df)) - 3)
+
+
+def describe_se_method(n_boot: int = N_BOOT, seed: int = SEED) -> str:
+    return ("Each system's enhanced audio against the noisy input it was given, both scored "
+            "against the clean reference, paired per mixture (a system's seeds averaged per "
+            f"mixture first). 95 % CIs of the difference as above: {n_boot} cluster-bootstrap "
+            f"resamples (seed {seed}) of the clean utterances. `better`/`worse` = the CI "
+            "excludes 0; `inside noise` = it does not.")
+
+
+def se_text_section(df: pd.DataFrame, keys: Sequence[str]) -> str:
+    """The ``sitool score`` printout block of enhanced-vs-input comparisons ('' when none)."""
+    if df.empty:
+        return ""
+    return ("== Speech enhancement vs the noisy input (95 % CI over test utterances) ==\n"
+            + describe_se_method() + "\n"
+            + text_table(_se_header(df), se_table_rows(df, keys), right=_se_alignment(df))
+            + "\n")
+
+
+def se_markdown_lines(df: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    """RESULTS.md lines of the enhanced-vs-input comparisons ([] when there are none)."""
+    if df.empty:
+        return []
+    return ["### Enhanced audio vs the noisy input (95 % CI over test utterances)", "",
+            describe_se_method(), "",
+            markdown_table(_se_header(df), se_table_rows(df, keys), right=_se_alignment(df)),
+            ""]
 
 
 # ---------------------------------------------------------------- presentation

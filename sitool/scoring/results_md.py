@@ -5,7 +5,8 @@ Sections: a one-line finding at the lowest SNR; mean PPMC by SNR for babble and 
 baseline, n utterances per cell, mean ± std over seeds); relative improvement of every model;
 paired comparisons with 95 % CIs over test utterances (``paired``);
 per-target PPMC and RMSE at clean and the lowest SNR; mean PPMC per noise type at the lowest
-SNR; speech-enhancement metrics; excluded tracks; the models and data behind the numbers; how
+SNR; speech-enhancement metrics, and the enhanced audio against its noisy input with 95 % CIs
+(``se_paired``); excluded tracks; the models and data behind the numbers; how
 the file was produced (command, date, git commit, sitool version).
 
 Paths name no directory of the machine it ran on: links (figures, scores.tsv) are relative to
@@ -311,7 +312,8 @@ def conditions_note(by_type: Summary) -> str:
 
 def render_results(experiments, headline: Summary, by_type: Summary, filters: Filters,
                    sets: Sequence[str], plots: Sequence[Path] = (), out_dir: Path = Path("."),
-                   command: str | None = None, paired=None, recipe_dir: Path | None = None) -> str:
+                   command: str | None = None, paired=None, se_paired=None,
+                   recipe_dir: Path | None = None) -> str:
     """The text of RESULTS.md; ``headline`` and ``by_type`` are pooled over ``sets``;
     ``recipe_dir`` (default: the current directory) is what experiment and data dirs are
     written relative to."""
@@ -392,6 +394,10 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
                   "(0–1), SI-SDR (dB, capped at 100). Mean over utterances.", ""]
         for table in se_tables(headline):
             lines += [table, ""]
+        if se_paired is not None:
+            from sitool.scoring.paired import se_markdown_lines
+
+            lines += se_markdown_lines(se_paired, headline.keys)
     excl = exclusions_table(headline)
     if excl:
         lines += ["## Constant tracks", "",
@@ -425,11 +431,13 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
 
 def write_results(path: str | os.PathLike, experiments, headline: Summary, by_type: Summary,
                   filters: Filters, sets: Sequence[str], plots: Sequence[Path] = (),
-                  command: str | None = None, paired=None) -> Path:
+                  command: str | None = None, paired=None, se_paired=None) -> Path:
     """Write RESULTS.md atomically (``paired``: a ``paired.paired_comparisons`` frame for the
-    "Paired comparisons" section); returns its path."""
+    "Paired comparisons" section; ``se_paired``: a ``paired.se_against_input`` frame for the
+    speech-enhancement section); returns its path."""
     path = Path(path)
     text = render_results(experiments, headline, by_type, filters, sets, plots,
-                          out_dir=path.resolve().parent, command=command, paired=paired)
+                          out_dir=path.resolve().parent, command=command, paired=paired,
+                          se_paired=se_paired)
     atomic_write_text(path, text)
     return path

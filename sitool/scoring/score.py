@@ -170,6 +170,17 @@ def build_paired(experiments: Experiments, si: pd.DataFrame, filters: Filters, b
                                      references=experiments.references)
 
 
+def build_se_paired(experiments: Experiments, se: pd.DataFrame, filters: Filters, by_type: bool,
+                    pool_sets: bool = False) -> pd.DataFrame:
+    """Every SE system's enhanced audio against the noisy input (``paired.se_against_input``)
+    in the condition cells of the filtered SE rows."""
+    by_type = by_type or any(n not in set(se["category"]) for n in filters.noises)
+    se = aggregate.pool_types(aggregate.apply_filters(se, filters), by_type)
+    keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
+    systems = [m for m in experiments.models if m in set(se["system"])]
+    return paired.se_against_input(se, systems, keys)
+
+
 def headline_sets(experiments: Experiments, filters: Filters) -> list[str]:
     """Sets pooled in RESULTS.md's headline: ``--set`` values, else sets named ``test*``, else all."""
     if filters.sets:
@@ -188,16 +199,21 @@ def default_plot_dir(experiments: Experiments) -> Path:
 
 
 def se_only_result(experiments: Experiments, se: pd.DataFrame, filters: Filters, by_type: bool,
-                   score_files: list[Path], results: str | os.PathLike | None) -> "ScoreResult":
-    """The SE tables of experiments that have no SI head (e.g. ``exp/train_se``)."""
+                   score_files: list[Path], results: str | os.PathLike | None,
+                   ci: bool = True) -> "ScoreResult":
+    """The SE tables of experiments that have no SI head (e.g. ``exp/train_se``); ``ci`` adds
+    the enhanced-vs-input comparisons."""
     if results is not None:
         raise SitoolError("--results: RESULTS.md compares SI models; the scored experiments are "
                           "SE-only (score them with an SI model, or drop --results)")
-    se = aggregate.pool_types(aggregate.apply_filters(se, filters), by_type)
-    summary = aggregate.summarise_se(se, aggregate.KEYS)
+    summary = aggregate.summarise_se(aggregate.pool_types(aggregate.apply_filters(se, filters),
+                                                          by_type), aggregate.KEYS)
     log.info("no SI head in the scored experiments: speech-enhancement tables only, no plots")
-    return ScoreResult(text=tables.print_se_summary(summary, aggregate.KEYS, experiments.models),
-                       score_files=score_files)
+    text = tables.print_se_summary(summary, aggregate.KEYS, experiments.models)
+    if ci:
+        text += "\n" + paired.se_text_section(build_se_paired(experiments, se, filters, by_type),
+                                              aggregate.KEYS)
+    return ScoreResult(text=text, score_files=score_files)
 
 
 @dataclass
@@ -247,7 +263,7 @@ def score_experiments(
                            score_files=score_files)
     se_df = load_se_scores(experiments) if se else None
     if se_df is not None and not any(d.has_targets for d in experiments.decodes):
-        return se_only_result(experiments, se_df, filters, by_type, score_files, results)
+        return se_only_result(experiments, se_df, filters, by_type, score_files, results, ci)
     si = load_si_scores(experiments)
     summary = build_summary(experiments, si, se_df, filters, by_type)
     text = tables.print_summary(summary, experiments.baselines, show_rmse,
@@ -255,6 +271,9 @@ def score_experiments(
     if ci and (experiments.baselines or experiments.references):
         text += "\n" + paired.text_section(build_paired(experiments, si, filters, by_type),
                                            summary.keys)
+    if ci and se_df is not None:
+        text += "\n" + paired.se_text_section(build_se_paired(experiments, se_df, filters, by_type),
+                                              summary.keys)
     if by_phone:      # per phone class, from the data dirs' phones.ctm (scoring/by_phone.py)
         from sitool.scoring import by_phone as phone_scoring
 
@@ -282,5 +301,7 @@ def score_experiments(
             results, experiments, headline, by_type_summary, filters=filters,
             sets=head_filters.sets, plots=result.plots, command=command,
             paired=build_paired(experiments, si, head_filters, by_type=False, pool_sets=True)
-            if ci and (experiments.baselines or experiments.references) else None)
+            if ci and (experiments.baselines or experiments.references) else None,
+            se_paired=build_se_paired(experiments, se_df, head_filters, by_type=False,
+                                      pool_sets=True) if ci and se_df is not None else None)
     return result
