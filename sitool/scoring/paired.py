@@ -241,7 +241,7 @@ def se_table_rows(df: pd.DataFrame, keys: Sequence[str]) -> list[list[str]]:
     """``[condition, system, n (clean utts), then per metric: input → enhanced, Δ [CI] verdict]``,
     one row per (condition, system)."""
     rows = []
-    metrics = [m for m in SE_COMPARED if m in set(df["metric"])]
+    metrics = _se_metrics(df)
     for (system, *_), group in df.groupby(["system", *keys], sort=False, dropna=False):
         first = group.iloc[0]
         row = [_label(first, keys), system, f"{int(first['n_pairs'])} ({int(first['n_clusters'])})"]
@@ -259,10 +259,15 @@ def se_table_rows(df: pd.DataFrame, keys: Sequence[str]) -> list[list[str]]:
     return rows
 
 
+def _se_metrics(df: pd.DataFrame) -> list[str]:
+    """The compared SE measures present in ``df``, in table order."""
+    present = set(df["metric"])
+    return [m for m in SE_COMPARED if m in present]
+
+
 def _se_header(df: pd.DataFrame) -> list[str]:
-    metrics = [m for m in SE_COMPARED if m in set(df["metric"])]
     return ["condition", "system", "n pairs (clean utts)",
-            *[f"{SE_LABELS[m]}: input → enhanced, Δ [95 % CI]" for m in metrics]]
+            *[f"{SE_LABELS[m]}: input → enhanced, Δ [95 % CI]" for m in _se_metrics(df)]]
 
 
 def _se_alignment(df: pd.DataFrame) -> list[bool]:

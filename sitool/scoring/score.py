@@ -140,6 +140,13 @@ def load_se_scores(experiments: Experiments) -> pd.DataFrame | None:
     return pd.concat([df[~is_noisy], noisy], ignore_index=True)
 
 
+def rows_per_type(df: pd.DataFrame, filters: Filters, by_type: bool) -> bool:
+    """Whether the cells keep one noise type each: ``by_type``, or a ``--noise`` filter that
+    names a noise type rather than a category of ``df``."""
+    categories = set(df["category"])
+    return by_type or any(n not in categories for n in filters.noises)
+
+
 def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame | None,
                   filters: Filters, by_type: bool, pool_sets: bool = False) -> aggregate.Summary:
     """Filter and aggregate the loaded scores (``pool_sets``: group without the set column).
@@ -147,8 +154,7 @@ def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame |
     A ``--noise`` filter naming a noise type (not a category) keeps rows per noise type.
     """
     targets = aggregate.headline_targets(si)
-    categories = set(si["category"])
-    by_type = by_type or any(n not in categories for n in filters.noises)
+    by_type = rows_per_type(si, filters, by_type)
     si = aggregate.pool_types(aggregate.apply_filters(si, filters), by_type)
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
     if se is not None:
@@ -163,8 +169,8 @@ def build_paired(experiments: Experiments, si: pd.DataFrame, filters: Filters, b
     """Paired comparisons (``paired.paired_comparisons``) of every model against each baseline
     and each filterbank reference, in the condition cells :func:`build_summary` makes from the same arguments."""
     targets = aggregate.headline_targets(si)
-    by_type = by_type or any(n not in set(si["category"]) for n in filters.noises)
-    si = aggregate.pool_types(aggregate.apply_filters(si, filters), by_type)
+    si = aggregate.pool_types(aggregate.apply_filters(si, filters),
+                              rows_per_type(si, filters, by_type))
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
     return paired.paired_comparisons(si, experiments.models, experiments.baselines, keys, targets,
                                      references=experiments.references)
@@ -174,8 +180,8 @@ def build_se_paired(experiments: Experiments, se: pd.DataFrame, filters: Filters
                     pool_sets: bool = False) -> pd.DataFrame:
     """Every SE system's enhanced audio against the noisy input (``paired.se_against_input``)
     in the condition cells of the filtered SE rows."""
-    by_type = by_type or any(n not in set(se["category"]) for n in filters.noises)
-    se = aggregate.pool_types(aggregate.apply_filters(se, filters), by_type)
+    se = aggregate.pool_types(aggregate.apply_filters(se, filters),
+                              rows_per_type(se, filters, by_type))
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
     systems = [m for m in experiments.models if m in set(se["system"])]
     return paired.se_against_input(se, systems, keys)
