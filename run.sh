@@ -28,6 +28,13 @@ num_utts=108               # synthetic corpus: total utterances, spread evenly o
 train_draws=2              # stage 2: noise/SNR draws per training utterance in data/train_multi
                            # (8: +7-15 % PPMC in noise for si_multi and joint, 3.3x their training
                            # time; docs/experiments.md)
+train_snr_range=-5,20      # stage 2-3: SNR interval (dB) of the training and dev draws and of the
+                           # noisy crops of the in-recipe SSL pretraining
+test_snrs=-5,0,5,10,20     # stage 2: SNR grid (dB) of data/test_noisy (data/test is clean)
+noise_types=               # stage 2: noise types or categories to mix, comma list (empty: all;
+                           # e.g. babble,white or non-babble)
+train_opts=                # stage 4: config overrides for every model, space-separated key=value
+                           # (e.g. data.normalise=speaker)
 exp=exp                    # experiment dirs (data/ and dump/ are fixed, Kaldi style)
 ssl_model=                 # SSL model: HF id or local dir (empty: $exp/ssl_tiny, pretrained in stage 3)
 models="joint si_clean si_multi si_fbank si_fbank_multi"   # stage 4-6: conf/train_<m>.yaml -> $exp/train_<m>
@@ -77,6 +84,8 @@ need() {  # need K PATH...: stop with one line when a PATH (made by stage K) is 
 train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M (own logs)
   local m=$1 start=$SECONDS
   local overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
+  local opt
+  for opt in $train_opts; do overrides+=("$opt"); done
   [ "$m" = cascade ] && overrides+=("model.cascade.se_exp=$exp/train_se")
   log "stage 4: train $m ($conf_dir/train_$m.yaml) -> $exp/train_$m (log: $exp/log/stage4_train_$m.log)"
   if ! sitool --log-file "$exp/log/stage4_train_$m.log" train --config "$conf_dir/train_$m.yaml" \
@@ -133,7 +142,9 @@ if run_stage 2; then
   current=2
   need 1 data/train data/dev data/test
   log "stage 2: noise ($local_dir/noise.sh) -> data/noise_*, data/{train_multi,dev_multi,test_noisy}"
+  # The noise design is stated here once and passed to the hook (utils/noisy_sets.sh options).
   "$local_dir/noise.sh" --data data --seed "$seed" --per-utt "$train_draws" \
+    --snr-range "$train_snr_range" --snrs "$test_snrs" --noise-types "$noise_types" \
     --log "$exp/log/stage2_noise.log" --overwrite "$overwrite"
   stage_done 2 noise
 fi
@@ -150,10 +161,15 @@ if run_stage 3; then
   if [ "$ssl_model" = "$exp/ssl_tiny" ]; then
     need 2 data/noise_train      # conf/pretrain_ssl.yaml's noise.data: denoising pretraining
     log "stage 3: pretrain the small SSL model -> $ssl_model (reused when finished)"
+    # Training-side audio only: data/train, and of the babble talkers only the utterances the
+    # training babble is made of (stage 2 writes data/babble_talkers_train), so that no speech
+    # of the dev/test babble is heard in pretraining.
     pretrain_sets=(data/train)
-    [ -d data/babble_talkers ] && pretrain_sets+=(data/babble_talkers)
+    [ -d data/babble_talkers_train ] && pretrain_sets+=(data/babble_talkers_train)
+    IFS=, read -r snr_low snr_high <<< "$train_snr_range"
     sitool --log-file "$exp/log/stage3_pretrain_ssl.log" pretrain-ssl "${pretrain_sets[@]}" \
-      --out "$ssl_model" --config "$conf_dir/pretrain_ssl.yaml" "${overwrite_flag[@]}"
+      --out "$ssl_model" --config "$conf_dir/pretrain_ssl.yaml" "${overwrite_flag[@]}" \
+      "noise.snr_range=[$snr_low,$snr_high]"
   fi
   log "stage 3: cache hidden states of $ssl_model -> $ssl_cache/"
   # only the layers (model.ssl.layers) that the cache-reading models of $models aggregate

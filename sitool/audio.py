@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,45 @@ MIN_SSL_SAMPLES = 400  # 25 ms at 16 kHz: the SSL conv encoder's receptive field
 AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 log = logging.getLogger(__name__)
+
+RESAMPLE_LOG_INTERVAL_S = 300.0  # at most one INFO line about load-time resampling per this long
+
+
+class ResampleLog:
+    """Counts files resampled on load, per (file rate, rate): one DEBUG line per file and at
+    most one INFO line per ``interval`` seconds summarising the count since the last one
+    (the first file of a process gets its line at once). A corpus at another rate is
+    resampled again on every read; ``sitool prepare``/``prepare-noise`` write 16 kHz copies."""
+
+    def __init__(self, interval: float = RESAMPLE_LOG_INTERVAL_S):
+        self.interval = interval
+        self.counts: Counter = Counter()      # (from, to) -> files, since the process started
+        self._pending: Counter = Counter()    # (from, to) -> files not yet in an INFO line
+        self._last_info = -float("inf")
+        self._lock = threading.Lock()
+
+    def note(self, path: str | os.PathLike, orig_rate: int, new_rate: int) -> None:
+        log.debug("%s: resampling %d Hz -> %d Hz", path, orig_rate, new_rate)
+        with self._lock:
+            self.counts[orig_rate, new_rate] += 1
+            self._pending[orig_rate, new_rate] += 1
+            now = time.monotonic()
+            if now - self._last_info < self.interval:
+                return
+            self._last_info = now
+            pending, self._pending = self._pending, Counter()
+        log.info("resampled %s on load (prepare the audio at %d Hz to skip this; -v lists "
+                 "the files)", "; ".join(f"{n} file(s) from {a} Hz to {b} Hz"
+                                         for (a, b), n in sorted(pending.items())), new_rate)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+            self._pending.clear()
+            self._last_info = -float("inf")
+
+
+RESAMPLE_LOG = ResampleLog()
 
 
 def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
@@ -61,11 +103,14 @@ def load_audio(
     path: str | os.PathLike,
     rate: int = SAMPLE_RATE,
     downmix: bool = False,
+    note: bool = False,
 ) -> np.ndarray:
     """Load ``path`` as mono float32 at ``rate`` Hz.
 
     Multichannel audio is an error unless ``downmix`` (then channels are averaged and a note
-    is logged). Other sample rates are resampled.
+    is logged). Other sample rates are resampled: counted by ``RESAMPLE_LOG`` (a DEBUG line
+    per file, an INFO summary at most every 5 min), or with ``note`` (a user's own file, as
+    ``sitool invert`` reads it) an INFO line naming the file.
     """
     data, file_rate = read_audio_file(path)
     if data.shape[1] > 1:
@@ -77,8 +122,10 @@ def load_audio(
         log.info("%s: downmixing %d channels to mono", path, data.shape[1])
     signal = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if file_rate != rate:
-        if downmix:
+        if note:
             log.info("%s: resampling %d Hz -> %d Hz", path, file_rate, rate)
+        else:
+            RESAMPLE_LOG.note(path, file_rate, rate)
         signal = resample(signal, file_rate, rate)
     return np.ascontiguousarray(signal, dtype=np.float32)
 

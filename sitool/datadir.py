@@ -7,7 +7,8 @@ A data dir is Kaldi-style, so Kaldi/ESPnet/lhotse users can read it::
     spk2utt    <speaker> <utt> ...       derived from utt2spk
     utt2dur    <utt> <seconds>
     tv.scp     <utt> <.npy path>         float32 [frames, n_targets], un-normalised
-    targets    YAML: names, units, frame_rate, descriptions, normalisation note
+    targets    YAML: names, units, frame_rate, descriptions, normalisation note, optional
+               headline (the targets scoring's mean PPMC averages)
     text       <utt> <words or phones>   optional
     phones.ctm <utt> 1 <start> <dur> <phone>   optional exact phone alignment (CTM)
     mix.tsv    noisy sets: one row per utterance, see sitool.mixture
@@ -45,13 +46,17 @@ CONDITION_CATEGORIES = (CLEAN, *CATEGORIES)   # every Condition.category, in rep
 
 @dataclass
 class TargetInfo:
-    """What the columns of the target arrays are (the ``targets`` file)."""
+    """What the columns of the target arrays are (the ``targets`` file).
+
+    ``headline``: the targets whose mean PPMC is the headline of scoring (``sitool score``,
+    RESULTS.md); None = the default (``sitool.scoring.aggregate.headline_targets``)."""
 
     names: list[str]
     units: list[str]
     frame_rate: float
     descriptions: dict[str, str] = field(default_factory=dict)
     normalisation: str = "none (stored in units; training computes statistics on its train set)"
+    headline: list[str] | None = None
 
     def __post_init__(self) -> None:
         if len(self.names) != len(self.units):
@@ -60,6 +65,13 @@ class TargetInfo:
             raise SitoolError(f"targets: duplicate target names in {self.names}")
         if not self.frame_rate > 0:
             raise SitoolError(f"targets: frame_rate must be > 0, got {self.frame_rate}")
+        if self.headline is not None:
+            unknown = [n for n in self.headline if n not in self.names]
+            if unknown or not self.headline or len(set(self.headline)) != len(self.headline):
+                what = (f"names {unknown} that are not targets" if unknown else
+                        "no name" if not self.headline else "a name twice")
+                raise SitoolError(f"targets: headline has {what}; list target columns "
+                                  f"({', '.join(self.names)}) or remove the headline key")
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> "TargetInfo":
@@ -67,6 +79,10 @@ class TargetInfo:
         missing = [k for k in ("names", "units", "frame_rate") if k not in data]
         if missing:
             raise SitoolError(f"{path}: missing key(s) {', '.join(missing)}")
+        headline = data.get("headline")
+        if headline is not None and not isinstance(headline, list):
+            raise SitoolError(f"{path}: headline must be a list of target names, got "
+                              f"{headline!r}")
         try:
             return cls(
                 names=[str(n) for n in data["names"]],
@@ -74,18 +90,22 @@ class TargetInfo:
                 frame_rate=float(data["frame_rate"]),
                 descriptions={str(k): str(v) for k, v in (data.get("descriptions") or {}).items()},
                 normalisation=str(data.get("normalisation", cls.normalisation)),
+                headline=[str(n) for n in headline] if headline is not None else None,
             )
         except SitoolError as e:
             raise SitoolError(f"{path}: {e}") from None
 
     def write(self, path: str | os.PathLike) -> None:
-        write_yaml(path, {
+        content = {
             "names": list(self.names),
             "units": list(self.units),
             "frame_rate": self.frame_rate,
             "descriptions": dict(self.descriptions),
             "normalisation": self.normalisation,
-        })
+        }
+        if self.headline is not None:
+            content["headline"] = list(self.headline)
+        write_yaml(path, content)
 
     def unit(self, name: str) -> str:
         return self.units[self.names.index(name)]

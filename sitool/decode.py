@@ -7,7 +7,9 @@ For each data dir ``data/<set>`` it writes ``exp/<tag>/decode/<set>/``::
     targets               TargetInfo of the predictions (names, units, frame_rate)
     enhanced/<utt>.wav    enhanced audio (models with an SE stage), float WAV, 16 kHz
     enhanced.scp          <utt> <absolute path of the .wav>
-    decode.yaml           data_dir, exp, checkpoint, model type, num_utts, input source
+    decode.yaml           data_dir, exp, checkpoint, model type, num_utts, input source;
+                          for a ``data.normalise: speaker`` model, ``normalisation``: which
+                          speakers got their own statistics and which the global offset
     .work/                per-job progress markers
 
 ``--nj N --job J`` decodes the J-th of N contiguous slices of the utterances and writes
@@ -163,13 +165,33 @@ class _SetDecoder:
         batches = make_batches(durations, self.batch_seconds, max_utts=64)
         loader = DataLoader(Subset(dataset, chosen), batch_sampler=batches, collate_fn=collate)
         with tqdm(total=len(utts), desc=desc, unit="utt", disable=not self.progress) as bar:
+            utt2spk = self.data.utt2spk
             for batch in loader:
-                for utt, result in zip(batch.utts, self.inverter.predict(batch)):
+                speakers = [utt2spk.get(utt) for utt in batch.utts]
+                for utt, result in zip(batch.utts, self.inverter.predict(batch, speakers)):
                     if result.targets is not None:
                         atomic_save_npy(self.tv_path(utt), result.targets)
                     if result.enhanced is not None:
                         write_audio(self.wav_path(utt), result.enhanced, subtype="FLOAT")
                 bar.update(len(batch))
+
+    def normalisation(self) -> dict | None:
+        """What de-normalised a per-speaker model's predictions (None: global statistics)."""
+        normaliser = self.inverter.trained.normaliser
+        if normaliser is None or normaliser.kind != "speaker":
+            return None
+        speakers = sorted(set(self.data.utt2spk.values()))
+        own = [s for s in speakers if normaliser.knows(s)]
+        unseen = [s for s in speakers if not normaliser.knows(s)]
+        if unseen:
+            log.info("%s: speakers %s are not training speakers: their predictions are relative "
+                     "to the training speakers' mean origin (compare shapes, not absolute "
+                     "positions)", self.out, ", ".join(unseen))
+        return {"kind": "speaker", "own_statistics": own, "global_offset": unseen,
+                "rule": "normalise: speaker; a training speaker's predictions get its own mean "
+                        "added back; an unseen speaker's get the mean of the training speakers' "
+                        "means: values relative to the training speakers' mean origin; compare "
+                        "shapes (PPMC), not absolute positions (RMSE includes the offset)"}
 
     def finalize(self, nj: int) -> bool:
         """Write the set's tables when every job's slice is done; True when complete."""
@@ -183,16 +205,22 @@ class _SetDecoder:
             raise SitoolError(f"{self.out}: outputs missing for {len(missing)} utterance(s) "
                               f"(e.g. {missing[0]!r}) although every job finished; rerun with "
                               "--overwrite")
+        normalisation = self.normalisation()
         if self.has_targets:
             write_table(self.out / "tv.scp", {u: self.tv_path(u).resolve() for u in utts})
             info = self.inverter.target_info
+            note = "none (predictions de-normalised to the targets' units)"
+            if normalisation is not None:
+                note = ("none (predictions de-normalised to the targets' units; per-speaker "
+                        "model: speakers unseen in training are relative to the training "
+                        "speakers' mean origin, see decode.yaml)")
             TargetInfo(names=list(info.names), units=list(info.units), frame_rate=info.frame_rate,
                        descriptions=dict(info.descriptions),
-                       normalisation="none (predictions de-normalised to the targets' units)"
-                       ).write(self.out / "targets")
+                       normalisation=note).write(self.out / "targets")
         if self.has_enhanced:
             write_table(self.out / "enhanced.scp", {u: self.wav_path(u).resolve() for u in utts})
         trained = self.inverter.trained
+        extra = {"normalisation": normalisation} if normalisation is not None else {}
         write_yaml(self.out / "decode.yaml", {
             "data_dir": str(self.data.path.resolve()),
             "exp": str(self.exp_dir),
@@ -206,6 +234,7 @@ class _SetDecoder:
             "targets": self.has_targets,
             "enhanced": self.has_enhanced,
             "ssl_input": f"cache {self.cache}" if self.cache else "on the fly",
+            **extra,
             "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         })
         log.info("%s: decoded %d utterances%s", self.out, len(utts),

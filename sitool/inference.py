@@ -8,6 +8,12 @@
     result.enhanced       # [samples] enhanced audio (models with an SE stage), else None
     inverter.target_info  # TargetInfo: names, units, frame_rate (None for an SE-only model)
 
+A model trained with ``data.normalise: speaker`` predicts speaker-centred targets; they are
+de-normalised with the statistics of ``speaker`` (``load_inverter(..., speaker="s1")``, a
+training speaker), or of each utterance's speaker when :meth:`Inverter.predict` is given
+them and the model knows them, else with the global offset (the mean of the training
+speakers' means): values relative to the training speakers' mean origin.
+
 A prediction does not depend on which other utterances share its batch (up to float
 rounding): the SSL runs per utterance and the recurrent heads use packed sequences.
 
@@ -57,8 +63,9 @@ class Inverter:
     def __init__(self, trained: TrainedModel, device: str | torch.device = "cpu",
                  batch_seconds: float = 60.0, chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                  overlap_seconds: float = DEFAULT_OVERLAP_SECONDS, progress: bool = False,
-                 precision: str | None = None):
+                 precision: str | None = None, speaker: str | None = None):
         self.trained = trained
+        self.speaker = check_speaker(trained, speaker)
         self.model = trained.model.eval()
         self.device = torch.device(device)
         self.batch_seconds = batch_seconds
@@ -96,27 +103,33 @@ class Inverter:
         return self.trained.config.model.type
 
     # -- running ----------------------------------------------------------------------------
-    def predict(self, batch: Batch) -> list[InversionResult]:
+    def predict(self, batch: Batch,
+                speakers: Sequence[str | None] | None = None) -> list[InversionResult]:
         """Results for a collated batch (audio and/or cached SSL features); utterances longer
-        than the chunk window (audio input) run in chunks."""
+        than the chunk window (audio input) run in chunks. ``speakers`` (one per utterance)
+        choose the de-normalisation of a per-speaker model (default: ``self.speaker``)."""
+        speakers = list(speakers) if speakers is not None else [self.speaker] * len(batch)
         long = []
         if batch.feats is None and batch.wav is not None and self.window > 0:
             long = [b for b, n in enumerate(batch.wav_lengths.tolist()) if n > self.window]
         if not long:
-            return self._predict(batch)
+            return self._predict(batch, speakers)
         results: list[InversionResult | None] = [None] * len(batch)
         short = [b for b in range(len(batch)) if b not in long]
         if short:
             items = [self._item(batch.wav[b, :int(batch.wav_lengths[b])].cpu().numpy(), b)
                      for b in short]
-            for b, result in zip(short, self._predict(collate(items))):
+            short_speakers = [speakers[b] for b in short]
+            for b, result in zip(short, self._predict(collate(items), short_speakers)):
                 results[b] = result
         for b in long:
             n = int(batch.wav_lengths[b])
-            results[b] = self._predict_chunked(batch.wav[b, :n].cpu().numpy(), batch.utts[b])
+            results[b] = self._predict_chunked(batch.wav[b, :n].cpu().numpy(), batch.utts[b],
+                                               speakers[b])
         return results
 
-    def _predict_chunked(self, audio: np.ndarray, name: str) -> InversionResult:
+    def _predict_chunked(self, audio: np.ndarray, name: str,
+                         speaker: str | None = None) -> InversionResult:
         """One long recording in overlapping chunks, joined by the cross-fade."""
         plan: ChunkPlan = plan_chunks(len(audio), self.window, self.overlap, self.align)
         info = self.target_info
@@ -129,7 +142,8 @@ class Inverter:
             for first in range(0, len(plan), per_batch):
                 indices = range(first, min(len(plan), first + per_batch))
                 items = [self._item(audio[plan.starts[k]:plan.ends[k]], k) for k in indices]
-                for k, result in zip(indices, self._predict(collate(items))):
+                for k, result in zip(indices, self._predict(collate(items),
+                                                            [speaker] * len(indices))):
                     if targets is not None:
                         targets.add(k, result.targets)
                     if enhanced is not None:
@@ -139,7 +153,7 @@ class Inverter:
                                enhanced.result() if enhanced is not None else None)
 
     @torch.inference_mode()
-    def _predict(self, batch: Batch) -> list[InversionResult]:
+    def _predict(self, batch: Batch, speakers: Sequence[str | None]) -> list[InversionResult]:
         batch = batch.to(self.device)
         with autocast(self.precision, self.device):
             out = self.model(batch)
@@ -147,7 +161,7 @@ class Inverter:
         if out.si is not None:
             si = out.si.float().cpu().numpy()
             normaliser = self.trained.normaliser
-            targets = [normaliser.denormalise(si[b, :n]) for b, n in
+            targets = [normaliser.denormalise(si[b, :n], speakers[b]) for b, n in
                        enumerate(out.si_lengths.tolist())]
         enhanced: list[np.ndarray | None] = [None] * len(batch)
         if self.has_se:
@@ -189,21 +203,43 @@ class Inverter:
         return self.invert_batch([audio])[0]
 
 
+def check_speaker(trained: TrainedModel, speaker: str | None) -> str | None:
+    """``speaker`` when ``trained`` has per-speaker statistics for it; one-line error otherwise."""
+    if speaker is None:
+        return None
+    normaliser = trained.normaliser
+    if normaliser is None:
+        raise SitoolError(f"--speaker {speaker}: {trained.checkpoint} has no SI head (SE only); "
+                          "drop --speaker")
+    if normaliser.kind != "speaker":
+        raise SitoolError(f"--speaker {speaker}: {trained.checkpoint} was trained with "
+                          f"data.normalise: {normaliser.kind} (no per-speaker statistics); "
+                          "drop --speaker")
+    if speaker not in normaliser.speaker_means:
+        raise SitoolError(f"--speaker {speaker}: not a training speaker of {trained.checkpoint}; "
+                          f"known speakers: {', '.join(sorted(normaliser.speaker_means))} (or "
+                          "drop --speaker: values relative to their mean origin)")
+    return speaker
+
+
 def load_inverter(exp_dir: str | os.PathLike, checkpoint: str = "best",
                   device: str | torch.device = "cpu", batch_seconds: float = 60.0,
                   chunk_seconds: float = DEFAULT_CHUNK_SECONDS,
                   overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
-                  progress: bool = False, precision: str | None = None) -> Inverter:
+                  progress: bool = False, precision: str | None = None,
+                  speaker: str | None = None) -> Inverter:
     """Load ``exp_dir``'s ``best`` or ``last`` checkpoint (or a checkpoint file) for inference.
 
     Audio longer than ``chunk_seconds`` runs in chunks overlapping by ``overlap_seconds``
     (``chunk_seconds=0``: whole); ``progress`` shows a bar over the chunks of such audio.
     ``precision`` (auto, fp32, bf16, fp16; None: the experiment's ``precision``) sets the
     SSL's autocast (``sitool.precision``); on CPU, bf16 also stores the SSL weights in bf16.
+    ``speaker``: a training speaker of a ``data.normalise: speaker`` model whose statistics
+    de-normalise every output (None: the global offset; see the module doc).
 
     ``exp_dir`` may also be a dir written by ``sitool export`` or the Hub id of one."""
     from sitool.export import load_model_source
 
     trained = load_model_source(exp_dir, checkpoint, device)
     return Inverter(trained, device, batch_seconds, chunk_seconds, overlap_seconds, progress,
-                    precision)
+                    precision, speaker)

@@ -16,8 +16,13 @@ the output dir:
 - ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head;
 - ``<name>.gif``  with ``animate``: the TVs driving a mid-sagittal schematic, time cursor;
 - ``<name>_phones.tsv``  with ``align``: per phone interval and target, mean/min/max/midpoint;
-- ``<name>.json``  the sidecar: model id and hash, targets, input and its processing, SNR
-  estimate (``sitool.invert_outputs``, which also writes ``--format mat``).
+- ``<name>.json``  the sidecar: model id and hash, targets (and how they were de-normalised),
+  input and its processing, SNR estimate (``sitool.invert_outputs``, which also writes
+  ``--format mat``).
+
+A model trained with ``data.normalise: speaker`` predicts speaker-centred targets: ``speaker``
+(``--speaker ID``, a training speaker) adds that speaker's mean back; without it, the global
+offset (the training speakers' mean origin) is added and the sidecar says so.
 
 An SE-only model (no SI head) writes only the enhanced audio.
 
@@ -150,14 +155,16 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
                  formats=DEFAULT_FORMATS, align: str | os.PathLike | None = None,
                  animate: bool = False, chunk_seconds: float | None = None,
                  overlap_seconds: float | None = None,
-                 precision: str | None = None) -> list[InvertOutputs]:
+                 precision: str | None = None, speaker: str | None = None) -> list[InvertOutputs]:
     """Invert every recording (files, dirs, list files) with the model of ``model_dir`` (an
     experiment or exported dir, or a Hub id); returns what was written per file, in input
     order. ``align``: a TextGrid, CTM or dir of them, for per-phone summaries
     (``<name>_phones.tsv``) and phone shading in the plot. ``animate``: ``<name>.gif``, a
     mid-sagittal schematic driven by the predicted TVs. ``chunk_seconds``/``overlap_seconds``:
     the chunk window of long files (None: ``sitool.inference`` defaults; 0: whole files).
-    ``precision``: None = the model's config (``sitool.precision``)."""
+    ``precision``: None = the model's config (``sitool.precision``). ``speaker``: a training
+    speaker of a ``data.normalise: speaker`` model, whose statistics de-normalise the outputs
+    (None: the global offset, stated in the sidecar)."""
     from sitool import invert_outputs
     from sitool.export import resolve_model
     from sitool.inference import DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, load_inverter
@@ -169,6 +176,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
 
     inverter = load_inverter(
         model_dir, checkpoint=checkpoint, device=device, progress=True, precision=precision,
+        speaker=speaker,
         chunk_seconds=DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds,
         overlap_seconds=DEFAULT_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds)
     info = inverter.target_info
@@ -178,11 +186,15 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
     planned = []
+    normalisation = invert_outputs.describe_normalisation(inverter)
+    per_speaker = normalisation is not None and normalisation["kind"] == "speaker"
     for path in paths:
         outputs = output_paths(path, out_dir, plot, info is not None, inverter.has_se, formats)
         phones = extras.plan(outputs, info is not None)      # --align, --animate outputs
-        planned.append((path, outputs, phones, overwrite or not all(
-            p.is_file() for p in outputs.all())))
+        todo = overwrite or not all(p.is_file() for p in outputs.all())
+        if not todo and per_speaker:      # outputs of another --speaker are redone
+            todo = invert_outputs.sidecar_normalisation(outputs.sidecar) != normalisation
+        planned.append((path, outputs, phones, todo))
     batched = _batched_results([path for path, _, _, todo in planned if todo], inverter)
     for path, outputs, phones, todo in tqdm(planned, desc="invert", unit="file",
                                             disable=len(paths) < 2):
@@ -219,7 +231,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
 
 
 def _load_signal(path: Path) -> np.ndarray:
-    signal = load_audio(path, SAMPLE_RATE, downmix=True)
+    signal = load_audio(path, SAMPLE_RATE, downmix=True, note=True)
     if signal.size < MIN_SSL_SAMPLES:
         raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
                           f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "

@@ -11,8 +11,9 @@ Formats (``--format``, several allowed; default ``npy,csv``):
 
 The sidecar ``<name>.json``: sitool version; the model (as given, its resolved dir, the sha256
 of its weights file, model type, SSL model); the targets (names, units, frame rate, the time of
-the first frame, frame count, precision); the input file (original rate, channels, duration)
-and what was done to it (downmix, resample); and an estimate of the input's SNR (method named).
+the first frame, frame count, precision, and how they were de-normalised: ``normalisation``,
+see :func:`describe_normalisation`); the input file (original rate, channels, duration) and
+what was done to it (downmix, resample); and an estimate of the input's SNR (method named).
 """
 
 from __future__ import annotations
@@ -171,8 +172,35 @@ def describe_model(inverter, name: str | os.PathLike) -> dict:
             "ssl_encoder": "frozen" if trained.config.model.ssl.freeze == "all" else "fine-tuned"}
 
 
+def describe_normalisation(inverter) -> dict | None:
+    """How the targets were de-normalised (None: not a loaded sitool model or no SI head).
+
+    Global statistics: one line. Per-speaker statistics (``data.normalise: speaker``): the
+    speaker whose mean was added back (``--speaker``), or, without one, the rule for a speaker
+    unseen in training: the values are relative to the training speakers' mean origin."""
+    trained = getattr(inverter, "trained", None)
+    normaliser = getattr(trained, "normaliser", None)
+    if normaliser is None:
+        return None
+    if normaliser.kind != "speaker":
+        return {"kind": normaliser.kind,
+                "note": "de-normalised with the training sets' per-target mean and std: "
+                        "values in the targets' units"}
+    known = sorted(normaliser.speaker_means)
+    speaker = getattr(inverter, "speaker", None)
+    if speaker is not None:
+        note = (f"normalise: speaker; de-normalised with training speaker {speaker!r}'s own "
+                "mean (its sensor origin) and the pooled std: positions in that speaker's "
+                "coordinates")
+    else:
+        note = ("normalise: speaker; speaker unseen (no --speaker): values are the prediction "
+                "plus the training speakers' mean origin (the mean of their per-speaker means); "
+                "compare shapes, not absolute positions")
+    return {"kind": "speaker", "speaker": speaker, "training_speakers": known, "note": note}
+
+
 def sidecar(model: dict, audio: dict, info: TargetInfo | None, targets: np.ndarray | None,
-            snr: dict, files: dict[str, Path]) -> dict:
+            snr: dict, files: dict[str, Path], normalisation: dict | None = None) -> dict:
     out = {"sidecar_format": SIDECAR_FORMAT, "sitool_version": __version__, "model": model,
            "input": audio, "input_snr_estimate_db": snr}
     if info is not None and targets is not None:
@@ -182,8 +210,18 @@ def sidecar(model: dict, audio: dict, info: TargetInfo | None, targets: np.ndarr
                           "frame_rate": float(info.frame_rate), "first_frame_time_s": 0.0,
                           "frame_time": "frame i is the state at t = i / frame_rate",
                           "frames": int(len(targets)), "precision": str(targets.dtype)}
+        if normalisation is not None:
+            out["targets"]["normalisation"] = normalisation
     out["files"] = {k: p.name for k, p in files.items()}
     return out
+
+
+def sidecar_normalisation(path: Path) -> dict | None:
+    """The ``targets.normalisation`` entry of an existing sidecar (None: absent, unreadable)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("targets", {}).get("normalisation")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def write_sidecar(outputs, inverter, model_name: str | os.PathLike, signal: np.ndarray,
@@ -193,7 +231,8 @@ def write_sidecar(outputs, inverter, model_name: str | os.PathLike, signal: np.n
     files = {k: p for k, p in vars(outputs).items()
              if isinstance(p, Path) and k not in ("audio", "sidecar")}
     content = sidecar(describe_model(inverter, model_name), describe_input(outputs.audio), info,
-                      targets, estimate_snr(signal, enhanced), files)
+                      targets, estimate_snr(signal, enhanced), files,
+                      describe_normalisation(inverter))
     atomic_write_text(outputs.sidecar, json.dumps(content, indent=2) + "\n")
 
 

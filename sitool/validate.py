@@ -1,10 +1,16 @@
-"""``sitool validate-data``: check a data dir against the contract, one line per problem."""
+"""``sitool validate-data``: check a data dir against the contract, one line per problem.
+
+Besides problems (contract violations), one warning is given for data that is valid but
+would train badly: targets whose variance is mostly *between* speakers (speaker means far
+apart, e.g. EMA sensor origins that differ per speaker) — :func:`speaker_offset_warning`.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -18,6 +24,8 @@ from sitool.io import read_table
 log = logging.getLogger(__name__)
 
 REQUIRED = ("utt2spk", "utt2dur")
+# Warn when speaker means explain more than this share of a target's variance.
+SPEAKER_SHARE_THRESHOLD = 0.5
 KEYED_TABLES = ("wav.scp", "utt2dur", "tv.scp", "text")
 
 
@@ -42,7 +50,8 @@ def _load_table(path: Path, problems: list[str]) -> dict[str, str] | None:
 
 
 def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
-                      progress: bool = True) -> list[str]:
+                      progress: bool = True, warnings: list[str] | None = None,
+                      speaker_moments: dict[str, SpeakerMoments] | None = None) -> list[str]:
     """Return every contract violation found in the data dir at ``path`` (empty when valid).
 
     Checks: required files exist; every table is sorted with the same keys as utt2spk;
@@ -51,7 +60,10 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     than the SSL receptive field (MIN_SSL_SAMPLES); targets file is well formed; each target
     array has the named columns, finite values and a duration within FRAME_TOLERANCE_S of the
     audio. ``check_audio=False`` reads no audio (durations then come from utt2dur) but still
-    checks that the files of mix.tsv rows exist.
+    checks that the files of mix.tsv rows exist. ``warnings``, when given, receives the
+    warnings (:func:`speaker_offset_warning`), which are not problems; ``speaker_moments``,
+    when given, receives the per-speaker target moments of this set (merged into what is
+    there), for a warning over several sets (:func:`speaker_offset_warning`).
     """
     path = Path(path)
     if not path.is_dir():
@@ -135,6 +147,8 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     tv_scp = tables.get("tv.scp", {})
     found: dict[str, bool] = {}
     clean_lengths: dict[str, float | None] = {}
+    per_speaker: dict[str, SpeakerMoments] = {}      # target moments by speaker, each file once
+    seen_targets: set[str] = set()
     for utt in tqdm(sorted(utts), desc=f"validate {path.name}", disable=not progress,
                     leave=False):
         audio_dur = durations.get(utt)
@@ -152,9 +166,81 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
                             f"{MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms at 16 kHz); "
                             "drop it from the data dir")
         if utt in tv_scp:
-            _check_targets(tv_scp[utt], utt, info, audio_dur, problems)
+            array = _check_targets(tv_scp[utt], utt, info, audio_dur, problems)
+            if array is not None and tv_scp[utt] not in seen_targets:
+                seen_targets.add(tv_scp[utt])
+                per_speaker.setdefault(utt2spk[utt], SpeakerMoments()).add(array)
     problems.extend(_check_alignments(path, data, durations))
+    if warnings is not None and info is not None:
+        warning = speaker_offset_warning(str(path / "tv.scp"), info.names, per_speaker)
+        if warning:
+            warnings.append(warning)
+    if speaker_moments is not None:
+        for spk, moments in per_speaker.items():
+            speaker_moments.setdefault(spk, SpeakerMoments()).merge(moments)
     return problems
+
+
+class SpeakerMoments:
+    """One speaker's frame count, per-column mean and sum of squared deviations, merged file by
+    file (Chan et al.), so a corpus is summarised without holding its arrays."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean: np.ndarray | float = 0.0
+        self.m2: np.ndarray | float = 0.0
+
+    def add(self, array: np.ndarray) -> None:
+        array = np.asarray(array, dtype=np.float64)
+        if array.shape[0] == 0:
+            return
+        other = SpeakerMoments()
+        other.count, other.mean = array.shape[0], array.mean(0)
+        other.m2 = ((array - other.mean) ** 2).sum(0)
+        self.merge(other)
+
+    def merge(self, other: "SpeakerMoments") -> None:
+        """Add the frames ``other`` summarises."""
+        if other.count == 0:
+            return
+        total = self.count + other.count
+        delta = other.mean - self.mean
+        self.m2 = self.m2 + other.m2 + delta ** 2 * (self.count * other.count / total)
+        self.mean = self.mean + delta * (other.count / total)
+        self.count = total
+
+
+def speaker_shares(per_speaker: dict[str, SpeakerMoments]) -> np.ndarray | None:
+    """Per target column, the share of the total variance (over every frame) explained by the
+    speaker means: between-speaker sum of squares / total sum of squares (0 for a constant
+    column). None with fewer than two speakers that have frames."""
+    moments = [m for m in per_speaker.values() if m.count]
+    if len(moments) < 2:
+        return None
+    count = sum(m.count for m in moments)
+    grand = sum(m.count * m.mean for m in moments) / count
+    between = sum(m.count * (m.mean - grand) ** 2 for m in moments)
+    total = between + sum(m.m2 for m in moments)
+    return np.where(total > 0, between / np.where(total > 0, total, 1.0), 0.0)
+
+
+def speaker_offset_warning(where: str, names: Sequence[str],
+                           per_speaker: dict[str, SpeakerMoments],
+                           threshold: float = SPEAKER_SHARE_THRESHOLD) -> str | None:
+    """One line, starting with ``where``, naming the target columns ``names`` whose variance is
+    mostly between speakers (share above ``threshold``, two or more speakers), with the fix;
+    None when there are none."""
+    shares = speaker_shares(per_speaker)
+    if shares is None or len(shares) != len(names):
+        return None
+    high = [(n, s) for n, s in zip(names, shares) if s > threshold]
+    if not high:
+        return None
+    listed = ", ".join(f"{n} {s:.2f}" for n, s in high)
+    return (f"{where}: speaker means explain more than {threshold:g} of the variance "
+            f"of {len(high)} target(s) over {len(per_speaker)} speakers ({listed}): the "
+            "speakers' offsets (e.g. sensor origins) would swamp the movement; train with "
+            "data.normalise: speaker (docs/training.md)")
 
 
 ALIGNMENT_SLACK_S = 0.01      # phones.ctm may end this much past the audio (rounding)
@@ -226,13 +312,15 @@ def _check_mixture_length(row, listed_dur: float | None, clean_lengths: dict[str
 
 
 def _check_targets(npy: str, utt: str, info: TargetInfo | None, audio_dur: float | None,
-                   problems: list[str]) -> None:
+                   problems: list[str]) -> np.ndarray | None:
+    """Check one target file; returns its array when it is readable and finite."""
     try:
         array = load_target_file(npy, info)
     except SitoolError as e:
         problems.append(f"{utt}: {e}")
-        return
-    if not np.all(np.isfinite(array)):
+        return None
+    finite = bool(np.all(np.isfinite(array)))
+    if not finite:
         bad_rows, bad_cols = np.nonzero(~np.isfinite(array))
         name = info.names[bad_cols[0]] if info else f"column {bad_cols[0]}"
         problems.append(f"{utt}: {npy}: {len(bad_rows)} non-finite value(s) (NaN/Inf), first in "
@@ -241,3 +329,4 @@ def _check_targets(npy: str, utt: str, info: TargetInfo | None, audio_dur: float
         problem = target_length_problem(npy, array.shape[0], info.frame_rate, audio_dur)
         if problem:
             problems.append(f"{utt}: {problem}")
+    return array if finite else None

@@ -1,5 +1,7 @@
 """``sitool prepare <real corpus>``: data dirs, targets, splits, skips, idempotency, CLI."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -296,3 +298,66 @@ def test_cli_prepare_carstens_both_layouts(tmp_path, layout):
     assert tv.exit_code == 0, tv.output
     la = DataDir(tmp_path / "tv" / "train").target_array("S01_0001")[:, 0]
     np.testing.assert_allclose(la[5:-5], (truth["UL"][:, 1] - truth["LL"][:, 1])[5:-5], atol=0.05)
+
+
+def _docs_ag501_yaml() -> str:
+    """The generic.yaml of docs/new_corpus.md's AG501 worked example, verbatim."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "new_corpus.md").read_text()
+    block = docs.split("<!-- file: ~/data/ag501/generic.yaml -->\n", 1)[1]
+    return block.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_cli_prepare_generic_ag501_mat_export_with_the_docs_yaml(tmp_path):
+    # issue 34 item 7: a (T, 42) AG501 .mat export read by generic.yaml alone
+    from scipy.io import loadmat
+
+    from sitool.articulation.resample import resample_track
+
+    text = _docs_ag501_yaml()
+    assert text == corpus_formats.AG501_GENERIC_YAML           # docs and fixture agree
+    root = corpus_formats.make_ag501_mat_corpus(tmp_path / "ag501", utts_per_speaker=2,
+                                                seconds=1.0)
+    (root / "generic.yaml").write_text(text)
+    runner = CliRunner()
+    result = runner.invoke(main, ["prepare", "generic", "--root", str(root), "--out",
+                                  str(tmp_path / "data")])
+    assert result.exit_code == 0, result.output
+    assert "skipped 0" in result.output
+    sets = {"train": 2, "dev": 2, "test": 2}
+    assert_valid(tmp_path / "data", sets)
+    names = ["UL_x", "UL_z", "LL_x", "LL_z", "JAW_x", "JAW_z",
+             "TT_x", "TT_z", "TM_x", "TM_z", "TD_x", "TD_z"]
+    indices = [24, 26, 30, 32, 36, 38, 6, 8, 12, 14, 18, 20]
+    speakers = set()
+    for name in sets:
+        data = DataDir(tmp_path / "data" / name)
+        assert data.targets.names == names + SOURCE and data.targets.frame_rate == 100.0
+        speakers |= {tuple(sorted(set(data.utt2spk.values())))}
+        for utt in data.utts:
+            targets = data.target_array(utt)
+            assert len(targets) == 100                # 250 samples at 250 Hz: t = 0 .. 0.99 s
+            matrix = loadmat(str(root / "mat" / f"{utt}.mat"))["data"]
+            times = np.arange(len(matrix)) / 250.0
+            expected = resample_track(matrix[:, indices], times, 100.0, len(targets))
+            np.testing.assert_allclose(targets[:, :12], expected, atol=1e-4)
+            # and against the fixture's truth (independent of the resampler), away from ends
+            s = int(data.utt2spk[utt][1]) - 1
+            truth = corpus_formats.fake_articulation(np.arange(len(targets)) / 100.0,
+                                                     seed=10 * s + int(utt[-1]))
+            origin = corpus_formats.ag501_origin(s)
+            np.testing.assert_allclose(targets[5:-5, 0], origin[0] + truth["UL"][5:-5, 0],
+                                       atol=0.05)
+            np.testing.assert_allclose(targets[5:-5, 3], origin[2] + truth["LL"][5:-5, 1],
+                                       atol=0.05)
+    assert speakers == {("s1",), ("s2",), ("s3",)}               # one speaker per set
+    # --targets tv: the (x, z) sensor pairs give tract variables; LA is the lip aperture
+    tv = runner.invoke(main, ["prepare", "generic", "--root", str(root), "--out",
+                              str(tmp_path / "tv"), "--targets", "tv", "--no-source-features"])
+    assert tv.exit_code == 0, tv.output
+    data = DataDir(tmp_path / "tv" / "test")
+    assert data.targets.names == list(TV_NAMES)
+    utt = data.utts[0]
+    s = int(data.utt2spk[utt][1]) - 1
+    la = data.target_array(utt)[:, 0]
+    truth = corpus_formats.fake_articulation(np.arange(len(la)) / 100.0, seed=10 * s + 1)
+    np.testing.assert_allclose(la[5:-5], (truth["UL"] - truth["LL"])[5:-5, 1], atol=0.05)

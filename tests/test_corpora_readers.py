@@ -1,10 +1,12 @@
 """Corpus readers on fixtures written in each corpus' exact on-disk format."""
 
+import importlib.util
 import shutil
 import struct
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from sitool.audio import write_audio
 from sitool.corpora import generic, hprc, mngu0, mocha, usctimit, xrmb
@@ -322,8 +324,8 @@ def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n"
                                        "sensors: {UL: [ul_x, ul_y]}\n")
     reader = generic.make_reader(root)
-    with pytest.raises(SitoolError, match=r"no column\(s\) ul_x, ul_y; columns in the file: "
-                                          "jaw_open"):
+    with pytest.raises(SitoolError, match=r"s1_u01\.csv: sensors\.UL: no column 'ul_x'; "
+                                          "columns: jaw_open"):
         reader.load(reader.find(root)[0])
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\nsensors: {XX: [a, b]}\n")
     with pytest.raises(SitoolError, match="unknown sensor name"):
@@ -332,6 +334,244 @@ def test_generic_config_typo_and_unknown_sensor_column(tmp_path):
     (root / "generic.yaml").write_text("frame_rate: 200\nunits: mm\n")
     with pytest.raises(SitoolError, match="wav: directory not found"):
         generic.make_reader(root).find(root)
+
+
+# ------------------------------------------------------------------ generic: exports (.mat ...)
+
+AG501_TARGETS = ["UL_x", "UL_z", "LL_x", "LL_z", "JAW_x", "JAW_z",
+                 "TT_x", "TT_z", "TM_x", "TM_z", "TD_x", "TD_z"]
+# Their columns in the (T, 42) export: sensors REF TT TM TD UL LL JAW x 6 values.
+AG501_INDICES = [24, 26, 30, 32, 36, 38, 6, 8, 12, 14, 18, 20]
+
+
+def _ag501(tmp_path, speakers=("s1",), write_config=True):
+    return corpus_formats.make_ag501_mat_corpus(tmp_path / "ag", speakers=speakers,
+                                                utts_per_speaker=1, seconds=0.5,
+                                                write_config=write_config)
+
+
+def _mat(path):
+    from scipy.io import loadmat
+
+    return loadmat(str(path))["data"]
+
+
+def test_ag501_fixture_is_a_t_by_42_export_with_per_speaker_origins(tmp_path):
+    root = _ag501(tmp_path, speakers=("s1", "s2", "s3"))
+    assert sorted(p.name for p in (root / "mat").iterdir()) == [
+        "s1_001.mat", "s2_001.mat", "s3_001.mat"]
+    assert (root / "generic.yaml").read_text() == corpus_formats.AG501_GENERIC_YAML
+    assert not (root / "text").exists() and not list(root.rglob("*palate*"))
+    info = sf.info(str(root / "wav" / "s1_001.wav"))
+    assert (info.samplerate, info.channels, info.duration) == (48000, 1, 0.5)
+    means = []
+    for spk in ("s1", "s2", "s3"):
+        data = _mat(root / "mat" / f"{spk}_001.mat")
+        assert data.shape == (125, 42) and data.dtype == np.float64
+        means.append(data[:, 24].mean())                            # UL_x
+        assert 1.0 < data[:, 32].std() < 6.0                        # LL_z moves 1-6 mm
+    np.testing.assert_allclose(means, [132, 64, 34], atol=3)
+    assert not (_ag501(tmp_path / "b", write_config=False) / "generic.yaml").exists()
+
+
+def test_generic_mat_layout_picks_columns_and_midsagittal_sensors(tmp_path):
+    root = _ag501(tmp_path, speakers=("s1", "s2"))
+    reader = generic.make_reader(root)
+    refs = reader.find(root)
+    assert [(r.utt, r.speaker) for r in refs] == [("s1_001", "s1"), ("s2_001", "s2")]
+    rec = reader.load(refs[1])
+    data = _mat(root / "mat" / "s2_001.mat")
+    assert rec.column_names == AG501_TARGETS and rec.column_units == ["mm"] * 12
+    np.testing.assert_array_equal(rec.columns, data[:, AG501_INDICES])
+    assert rec.rate == pytest.approx(250.0) and len(rec.times) == 125
+    np.testing.assert_array_equal(rec.sensors["UL"], data[:, [24, 26]])    # (x, z)
+    np.testing.assert_array_equal(rec.sensors["TD"], data[:, [18, 20]])
+    # against the fixture's truth: x = origin_x + front-back, z = origin_z + height
+    truth = corpus_formats.fake_articulation(rec.times, seed=11)
+    origin = corpus_formats.ag501_origin(1)
+    np.testing.assert_allclose(rec.sensors["LL"], truth["LL"] + origin[[0, 2]], atol=1e-9)
+
+
+def test_generic_column_map_by_index_or_name_and_out_of_range(tmp_path):
+    root = _ag501(tmp_path)
+    data = _mat(root / "mat" / "s1_001.mat")
+    base = "frame_rate: 250\nunits: mm\ntargets_dir: mat\n"
+    (root / "generic.yaml").write_text(base + "columns: {lip_x: 24, lip_z: 26, td: 20}\n"
+                                       "sensors: {UL: [lip_x, 26], TT: [6, 8]}\n")
+    reader = generic.make_reader(root)
+    rec = reader.load(reader.find(root)[0])
+    assert rec.column_names == ["lip_x", "lip_z", "td"]
+    np.testing.assert_array_equal(rec.columns, data[:, [24, 26, 20]])
+    np.testing.assert_array_equal(rec.sensors["UL"], data[:, [24, 26]])
+    np.testing.assert_array_equal(rec.sensors["TT"], data[:, [6, 8]])
+    (root / "generic.yaml").write_text(base + "layout: {sensors: [REF, TT, TM, TD, UL, LL, JAW],"
+                                       " axes: [x, y, z, phi, theta, rms]}\n"
+                                       "columns: {lips: UL_z, jaw: 38}\n")
+    reader = generic.make_reader(root)
+    np.testing.assert_array_equal(reader.load(reader.find(root)[0]).columns, data[:, [26, 38]])
+    (root / "generic.yaml").write_text(base + "columns: {UL_x: 45}\n")
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: columns\.UL_x: column 45 is out of "
+                                          r"range, the array has shape \(125, 42\) "
+                                          r"\(columns 0-41\)"):
+        reader.load(reader.find(root)[0])
+    (root / "generic.yaml").write_text(base + "columns: {UL_x: 24}\nsensors: {UL: [24, 99]}\n")
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: sensors\.UL: column 99 is out of range"):
+        reader.load(reader.find(root)[0])
+    (root / "generic.yaml").write_text(base + "layout: {sensors: [A, B], axes: [x, y, z]}\n")
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: shape \(125, 42\), but generic\.yaml "
+                                          r"layout names 6 columns \(2 sensors x 3 axes\)"):
+        reader.load(reader.find(root)[0])
+    (root / "generic.yaml").write_text(base)
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"\.mat targets have no column names; give 'columns'"):
+        reader.load(reader.find(root)[0])
+    (root / "generic.yaml").write_text(base + "columns: {UL_x: -1}\n")
+    with pytest.raises(SitoolError, match=r"columns\.UL_x: -1 must be a column index"):
+        generic.make_reader(root)
+
+
+def test_generic_mat_variables_found_named_missing_or_several(tmp_path):
+    from scipy.io import savemat
+
+    root = _ag501(tmp_path, write_config=False)
+    path = root / "mat" / "s1_001.mat"
+    data = _mat(path)
+    config = "frame_rate: 250\nunits: mm\ntargets_dir: mat\ncolumns: {UL_z: 26}\n"
+    (root / "generic.yaml").write_text(config)
+    savemat(path, {"data": data, "info": np.ones((1, 3))})
+    reader = generic.make_reader(root)
+    ref = reader.find(root)[0]
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: holds variables data, info; name the "
+                                          "one to read with mat_variable"):
+        reader.load(ref)
+    (root / "generic.yaml").write_text(config + "mat_variable: data\n")
+    np.testing.assert_array_equal(generic.make_reader(root).load(ref).columns[:, 0], data[:, 26])
+    (root / "generic.yaml").write_text(config + "mat_variable: pos\n")
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: no variable 'pos' \(generic\.yaml "
+                                          r"mat_variable\); variables in the file: data, info"):
+        generic.make_reader(root).load(ref)
+    (root / "generic.yaml").write_text(config + "mat_variable: info\n")
+    with pytest.raises(SitoolError, match=r"columns\.UL_z: column 26 is out of range, the array "
+                                          r"has shape \(1, 3\)"):
+        generic.make_reader(root).load(ref)
+    savemat(path, {"data": {"x": data}})                      # a struct, not a matrix
+    (root / "generic.yaml").write_text(config)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: variable 'data' is a .* array of shape "
+                                          r"\(1, 1\); expected a numeric \[frames, columns\]"):
+        generic.make_reader(root).load(ref)
+    path.write_bytes(b"not a mat file" * 20)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: unreadable \.mat file"):
+        generic.make_reader(root).load(ref)
+
+
+MAT73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 "
+                b"HDF5 schema 1.00 .").ljust(116) + bytes(8) + b"\x00\x02IM"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("h5py") is not None, reason="h5py is installed")
+def test_generic_mat_v73_without_h5py_says_what_to_do(tmp_path):
+    root = _ag501(tmp_path)
+    path = root / "mat" / "s1_001.mat"
+    path.write_bytes(MAT73_HEADER.ljust(512, b"\x00") + b"\x89HDF\r\n\x1a\n" + bytes(100))
+    reader = generic.make_reader(root)
+    with pytest.raises(SitoolError, match=r"s1_001\.mat: MATLAB v7\.3 \(HDF5\) file, which sitool "
+                                          r"reads only with h5py installed; re-save it as v7 .*"
+                                          "pip install h5py"):
+        reader.load(reader.find(root)[0])
+
+
+def test_generic_mat_v73_read_with_h5py(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    root = _ag501(tmp_path)
+    path = root / "mat" / "s1_001.mat"
+    data = _mat(path)
+    with h5py.File(path, "w", userblock_size=512) as f:       # MATLAB stores columns first
+        f.create_dataset("data", data=data.T).attrs["MATLAB_class"] = np.bytes_("double")
+    with open(path, "r+b") as f:
+        f.write(MAT73_HEADER)
+    reader = generic.make_reader(root)
+    np.testing.assert_array_equal(reader.load(reader.find(root)[0]).columns,
+                                  data[:, AG501_INDICES])
+
+
+def test_generic_csv_without_header_npy_with_layout_and_targets_ext(tmp_path):
+    root = _ag501(tmp_path)
+    data = _mat(root / "mat" / "s1_001.mat")
+    (root / "csv").mkdir()
+    (root / "csv" / "s1_001.csv").write_text(
+        "".join(",".join(f"{v:.6f}" for v in row) + "\n" for row in data))
+    (root / "generic.yaml").write_text("frame_rate: 250\nunits: mm\ntargets_dir: csv\n"
+                                       "header: false\ncolumns: {UL_x: 24, UL_z: 26}\n"
+                                       "sensors: {LL: [30, 32]}\n")
+    reader = generic.make_reader(root)
+    rec = reader.load(reader.find(root)[0])
+    assert rec.column_names == ["UL_x", "UL_z"] and rec.columns.shape == (125, 2)
+    np.testing.assert_allclose(rec.columns, data[:, [24, 26]], atol=1e-6)
+    np.testing.assert_allclose(rec.sensors["LL"], data[:, [30, 32]], atol=1e-6)
+    (root / "generic.yaml").write_text("frame_rate: 250\nunits: mm\ntargets_dir: csv\n"
+                                       "columns: {UL_x: 24}\n")
+    with pytest.raises(SitoolError, match=r"s1_001\.csv: header row must name every column once.*"
+                                          "header: false"):
+        generic.make_reader(root).load(reader.find(root)[0])
+    (root / "generic.yaml").write_text("frame_rate: 250\nunits: mm\nheader: false\n"
+                                       "columns: {UL_x: UL_x}\n")
+    with pytest.raises(SitoolError, match=r"columns\.UL_x: 'UL_x' names a column, but with "
+                                          "header: false and no layout"):
+        generic.make_reader(root)
+    # .npy with the sensors x axes layout; and a targets/ dir holding two kinds of files
+    np.save(root / "mat" / "s1_001.npy", data)
+    (root / "generic.yaml").write_text(corpus_formats.AG501_GENERIC_YAML)
+    with pytest.raises(SitoolError, match=r"mat: holds 1 \.mat, 1 \.npy target files; say which "
+                                          "to read with targets_ext"):
+        generic.make_reader(root).find(root)
+    (root / "generic.yaml").write_text(corpus_formats.AG501_GENERIC_YAML + "targets_ext: npy\n")
+    reader = generic.make_reader(root)
+    (ref,) = reader.find(root)
+    assert ref.paths["targets"].suffix == ".npy"
+    rec = reader.load(ref)
+    assert rec.column_names == AG501_TARGETS
+    np.testing.assert_array_equal(rec.columns, data[:, AG501_INDICES])
+    (root / "generic.yaml").write_text(corpus_formats.AG501_GENERIC_YAML + "targets_ext: .txt\n")
+    with pytest.raises(SitoolError, match=r"targets_ext '\.txt' is not one of \.csv, \.npy, \.mat"):
+        generic.make_reader(root)
+    (root / "generic.yaml").write_text("frame_rate: 250\nunits: mm\nlayot: {}\n")
+    with pytest.raises(SitoolError, match="did you mean 'layout'"):
+        generic.make_reader(root)
+
+
+def test_noise_collection_rates_kinds_and_speech_data_dir(tmp_path):
+    from sitool.datadir import DataDir
+    from sitool.noise.readers import read_audio_dir, read_noisex
+
+    dirs = corpus_formats.make_noise_collection(tmp_path / "noise", seed=3, seconds=2.0,
+                                                num_talkers=4, utts_per_talker=2)
+    noisex = {p.name: sf.info(str(p)) for p in dirs["noisex"].iterdir()}
+    assert sorted(noisex) == sorted([f"{t}.wav" for t in corpus_formats.NOISEX_TYPES]
+                                    + [corpus_formats.ISTS_NAME])
+    for name, info in noisex.items():
+        rate = 44100 if name.startswith("ISTS") else 22050
+        assert (info.samplerate, info.duration) == (rate, 2.0), name
+    assert noisex[corpus_formats.ISTS_NAME].subtype == "PCM_24"
+    files = read_noisex(dirs["noisex"])
+    assert {f.category for f in files if f.noise_type == "babble"} == {"babble"}
+    assert len(files) == 7
+    sounds = read_audio_dir(dirs["sounds"], "sounds", "non-babble")
+    assert len(sounds) == 6 and {sf.info(str(f.path)).samplerate for f in sounds} == {20000}
+    spectra = {}
+    for t in ("white", "volvo"):
+        x, rate = sf.read(str(dirs["noisex"] / f"{t}.wav"))
+        power = np.abs(np.fft.rfft(x)) ** 2
+        f = np.fft.rfftfreq(len(x), 1 / rate)
+        spectra[t] = power[f < 500].sum() / power.sum()
+    assert spectra["volvo"] > 0.9 and spectra["white"] < 0.1     # car rumble vs flat
+    data = DataDir(corpus_formats.make_speech_data_dir(dirs["speech"], tmp_path / "talkers"))
+    assert data.utts == [f"t{k:02d}_{i}" for k in range(1, 5) for i in (1, 2)]
+    assert sorted(data.spk2utt) == ["t01", "t02", "t03", "t04"]
+    assert sf.info(str(dirs["speech"] / "t01_1.wav")).samplerate == 16000
+    assert np.max(np.abs(data.audio("t02_1"))) > 0.1
 
 
 # ------------------------------------------------------------------------------ Carstens

@@ -1,6 +1,7 @@
 """End to end on toy data: synth-noise -> prepare-noise synth -> mix (grid and draws)."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from sitool.noise.sources import SPLITS, prepare_noise_dirs, read_noise_dir
 from sitool.noise.synth import split_talkers, synth_noise
 from sitool.testing.data_dirs import make_toy_data_dir
 from sitool.validate import validate_data_dir
+
+ROOT = Path(__file__).resolve().parents[1]
 
 RATE = 16000
 SNRS = [-5.0, 0.0, 5.0, 10.0, 20.0]
@@ -283,3 +286,24 @@ def test_plot_mix_figure(grid, tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     result = CliRunner().invoke(main, ["plot-mix", str(grid), "--snr", "-7", "--out", str(out)])
     assert result.exit_code == 1 and "no mixture" in result.output
+
+
+def test_synth_noise_lists_the_talker_utterances_of_each_split(world, tmp_path):
+    """The leak of issue 34: stage 3 pretrained on all of data/babble_talkers, the speech of
+    the test babble included. synth-noise now lists each split's talker utterances; stage 2
+    writes data/babble_talkers_train from the train list and stage 3 reads only that."""
+    lists = {s: (world["noise_dir"] / f"babble_utts_{s}.list").read_text().split()
+             for s in SPLITS}
+    talkers = DataDir(world["talkers"])
+    assert sorted(u for s in SPLITS for u in lists[s]) == sorted(talkers.utts)   # each once
+    assert all(lists[s] for s in SPLITS)
+    result = CliRunner().invoke(main, ["subset-data", str(world["talkers"]),
+                                       str(tmp_path / "babble_talkers_train"), "--utt-list",
+                                       str(world["noise_dir"] / "babble_utts_train.list")])
+    assert result.exit_code == 0, result.output
+    assert DataDir(tmp_path / "babble_talkers_train").utts == sorted(lists["train"])
+    hook = (ROOT / "utils" / "noisy_sets.sh").read_text()
+    assert '"$data/babble_talkers_train" \\\n        --utt-list "$noise_dir/babble_utts_train.list"' in hook
+    stage3 = (ROOT / "run.sh").read_text()
+    assert "pretrain_sets+=(data/babble_talkers_train)" in stage3
+    assert "pretrain_sets+=(data/babble_talkers)" not in stage3

@@ -1,15 +1,22 @@
-"""Noise readers (MUSAN, DEMAND, NOISEX-92, any dir) on layout fixtures, and the disjoint split."""
+"""Noise readers (MUSAN, DEMAND, NOISEX-92, any dir, babble from a speech data dir) on layout
+fixtures, the disjoint split, and several sources combined into the noise dirs mix reads."""
 
 import numpy as np
 import pytest
 import soundfile as sf
+from click.testing import CliRunner
 
 from sitool.audio import write_audio
+from sitool.cli import main
+from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.mixture import load_noise_range
-from sitool.noise.readers import read_audio_dir, read_demand, read_musan, read_noisex
+from sitool.noise.readers import (read_audio_dir, read_demand, read_musan, read_noisex,
+                                  read_speech_babble)
 from sitool.noise.sources import (SPLITS, NoiseFile, prepare_noise_dirs, read_noise_dir,
                                   split_noise_files)
+from sitool.testing.data_dirs import make_toy_data_dir
+from sitool.validate import validate_data_dir
 
 RATE = 16000
 
@@ -154,3 +161,155 @@ def test_noise_dirs_round_trip_and_reuse(tmp_path):
         read_noise_dir(paths["dev"])
     with pytest.raises(SitoolError, match="noise directory not found"):
         read_noise_dir(tmp_path / "nowhere")
+
+
+def test_noisex_knows_its_names_ists_and_icra(tmp_path):
+    root = tmp_path / "noisex"
+    for i, name in enumerate(("white.wav", "Babble.wav", "f-16.wav", "destroyer_engine.wav",
+                              "noisex_volvo_22k.wav", "ISTS-V1.0_60s_24bit.wav", "icra_01.wav",
+                              "ICRA_09.wav")):
+        noise_file(root / name, 1.0, rate=22050, seed=i)
+    files = read_noisex(root)
+    assert sorted((f.recording, f.noise_type, f.category) for f in files) == [
+        ("noisex-babble", "babble", "babble"),
+        ("noisex-destroyerengine", "destroyerengine", "non-babble"),
+        ("noisex-f16", "f16", "non-babble"),
+        ("noisex-icra_01", "icra", "babble"),
+        ("noisex-icra_09", "icra", "babble"),
+        ("noisex-ists-v1.0_60s_24bit", "ists", "babble"),
+        ("noisex-volvo", "volvo", "non-babble"),
+        ("noisex-white", "white", "non-babble")]
+    # --category overrides a built-in label
+    relabelled = read_noisex(root, categories={"icra": "non-babble"})
+    assert {f.noise_type: f.category for f in relabelled}["icra"] == "non-babble"
+
+
+def test_noisex_unknown_files_need_a_category(tmp_path, caplog):
+    root = tmp_path / "noisex"
+    noise_file(root / "white.wav", 3.0, rate=22050)
+    noise_file(root / "Track01.wav", 3.0, rate=22050, seed=1)
+    noise_file(root / "cafe.wav", 3.0, rate=22050, seed=2)
+    with pytest.raises(SitoolError, match=r"noisex: 2 file\(s\) are not NOISEX-92, ISTS or ICRA "
+                                          r"\(Track01.wav, cafe.wav\).*--unknown-category "
+                                          r"babble\|non-babble.*--category TYPE="):
+        read_noisex(root)
+    files = read_noisex(root, unknown_category="non-babble")
+    assert {f.noise_type: f.category for f in files} == {
+        "white": "non-babble", "track01": "non-babble", "cafe": "non-babble"}
+    assert "2 file(s) that are not NOISEX-92, ISTS or ICRA labelled non-babble" in caplog.text
+    files = read_noisex(root, categories={"track01": "babble", "cafe": "non-babble"})
+    assert {f.noise_type: f.category for f in files}["track01"] == "babble"
+    with pytest.raises(SitoolError, match="--category track1: no file of that type"):
+        read_noisex(root, categories={"track1": "babble"}, unknown_category="babble")
+    # one recording under two names is not guessed at
+    noise_file(root / "white_16k.wav", 1.0)
+    with pytest.raises(SitoolError, match=r"white.wav, white_16k.wav are all NOISEX-92 white"):
+        read_noisex(root, unknown_category="babble")
+    # the CLI: the error line, then the options
+    (root / "white_16k.wav").unlink()
+    runner = CliRunner()
+    args = ["prepare-noise", "noisex", str(root), "--out", str(tmp_path / "data"),
+            "--name", "nx"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1 and "2 file(s) are not NOISEX-92" in result.output
+    result = runner.invoke(main, args + ["--category", "track01=babble", "--category",
+                                         "cafe=non-babble"])
+    assert result.exit_code == 0, result.output
+    categories = {s.noise_type: s.category for s in read_noise_dir(tmp_path / "data" / "nx_test")}
+    assert categories == {"white": "non-babble", "track01": "babble", "cafe": "non-babble"}
+    result = runner.invoke(main, args + ["--category", "cafe:babble"])
+    assert result.exit_code == 1 and "expected TYPE=babble or TYPE=non-babble" in result.output
+
+
+def speech_dir(path, num_speakers=8, utts_per_speaker=2, prefix="bab"):
+    return make_toy_data_dir(path, num_utts=num_speakers * utts_per_speaker,
+                             num_speakers=num_speakers, prefix=prefix, seconds=(1.0, 1.5))
+
+
+def test_babble_from_a_speech_data_dir_has_disjoint_talkers(tmp_path):
+    speech = speech_dir(tmp_path / "babble_speech")
+    files = read_speech_babble(speech, tmp_path / "audio", seed=1, counts=(2, 3),
+                               seconds=(3.0, 2.0, 2.0))
+    assert sorted((f.recording, f.noise_type, f.split) for f in files) == [
+        (f"babble_speech-babble{n}_{s}", f"babble{n}", s) for n in (2, 3)
+        for s in ("dev", "test", "train")]
+    talkers = {s: set() for s in SPLITS}
+    for f in files:
+        pool = {"train": 4, "dev": 2, "test": 2}[f.split]    # 8 speakers split 0.6/0.2/0.2
+        assert f.category == "babble" and len(f.talkers) == min(int(f.noise_type[-1]), pool)
+        talkers[f.split] |= set(f.talkers)
+        assert sf.info(f.path).samplerate == RATE
+        assert sf.info(f.path).duration == pytest.approx(3.0 if f.split == "train" else 2.0)
+    assert all(talkers[s] for s in SPLITS)
+    for a, b in (("train", "dev"), ("train", "test"), ("dev", "test")):
+        assert not talkers[a] & talkers[b]
+    assert set().union(*talkers.values()) <= {f"babspk{i}" for i in range(8)}
+    # the same seed gives the same babble
+    again = read_speech_babble(speech, tmp_path / "audio2", seed=1, counts=(2,),
+                               seconds=(3.0, 2.0, 2.0))
+    first = {f.recording: f.path for f in files}
+    for f in again:
+        assert sf.read(f.path)[0].tolist() == sf.read(first[f.recording])[0].tolist()
+    few = speech_dir(tmp_path / "few", num_speakers=5, utts_per_speaker=3)
+    with pytest.raises(SitoolError, match=r"5 speaker\(s\) give train/dev/test 3/1/1 .*at least "
+                                          r"2 per split"):
+        read_speech_babble(few, tmp_path / "audio3", seed=1)
+
+
+def test_babble_from_a_folder_of_speech_files(tmp_path):
+    """A user's speech sample is a folder of wavs (any rate), not a data dir: speakers come
+    from the file names (issue 34)."""
+    folder = tmp_path / "speech"
+    for spk in range(8):
+        for n in range(2):
+            noise_file(folder / f"t{spk:02d}_{n}.wav", 1.0, rate=22050, seed=10 * spk + n)
+    files = read_speech_babble(folder, tmp_path / "audio", seed=1, counts=(2,),
+                               seconds=(2.0, 1.0, 1.0))
+    talkers = {f.split: set(f.talkers) for f in files}
+    assert set().union(*talkers.values()) <= {f"t{spk:02d}" for spk in range(8)}
+    assert not talkers["train"] & talkers["test"] and all(talkers.values())
+    assert all(sf.info(f.path).samplerate == RATE for f in files)
+    (folder / "noname.wav").write_bytes((folder / "t00_0.wav").read_bytes())
+    with pytest.raises(SitoolError, match=r"noname.wav: --speaker-pattern .* finds no speaker"):
+        read_speech_babble(folder, tmp_path / "audio2", seed=1, counts=(2,))
+    (folder / "noname.wav").unlink()
+    result = CliRunner().invoke(main, ["prepare-noise", "babble", str(folder), "--out",
+                                       str(tmp_path / "data"), "--name", "noise_babble",
+                                       "--babble-counts", "2", "--speaker-pattern", r"^(t\d+)_"])
+    assert result.exit_code == 0, result.output
+    assert read_noise_dir(tmp_path / "data" / "noise_babble_test")[0].talkers
+
+
+def test_user_flow_three_sources_combined_then_mixed(tmp_path):
+    """prepare-noise noisex + dir + babble, combine-data per split, mix: the issue's flow."""
+    noisex, sounds, data = (tmp_path / "noise" / "noisex", tmp_path / "noise" / "sounds",
+                            tmp_path / "data")
+    for i, name in enumerate(("white.wav", "babble.wav", "ISTS-V1.0_60s.wav", "icra_01.wav")):
+        noise_file(noisex / name, 3.0, rate=22050, seed=i)
+    for i in range(3):
+        noise_file(sounds / f"sound{i}.wav", 1.5, rate=20000, seed=10 + i)
+    speech_dir(data / "babble_speech")
+    train = make_toy_data_dir(data / "train", num_utts=4, num_speakers=2, prefix="tr")
+    runner = CliRunner()
+    for args in (["noisex", str(noisex), "--name", "noise_noisex"],
+                 ["dir", str(sounds), "--type", "sounds", "--category", "non-babble",
+                  "--name", "noise_sounds"],
+                 ["babble", str(data / "babble_speech"), "--name", "noise_babble",
+                  "--babble-counts", "2,3", "--babble-seconds", "3,2,2"]):
+        result = runner.invoke(main, ["prepare-noise", *args, "--out", str(data)])
+        assert result.exit_code == 0, result.output
+    for split in SPLITS:
+        result = runner.invoke(main, ["combine-data", str(data / f"noise_{split}"),
+                                      *(str(data / f"noise_{n}_{split}")
+                                        for n in ("noisex", "sounds", "babble"))])
+        assert result.exit_code == 0, result.output
+    test_noise = read_noise_dir(data / "noise_test")
+    assert {(s.noise_type, s.category) for s in test_noise} == {
+        ("white", "non-babble"), ("babble", "babble"), ("ists", "babble"), ("icra", "babble"),
+        ("sounds", "non-babble"), ("babble2", "babble"), ("babble3", "babble")}
+    assert all(s.talkers for s in test_noise if s.noise_type in ("babble2", "babble3"))
+    result = runner.invoke(main, ["mix", str(train), str(data / "noise_train"),
+                                  str(data / "train_multi"), "--per-utt", "1", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert validate_data_dir(data / "train_multi", progress=False) == []
+    assert len(DataDir(data / "train_multi").mix) == 4

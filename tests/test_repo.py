@@ -97,6 +97,61 @@ def test_run_sh_passes_the_training_draws_to_the_noise_hook(tmp_path):
         ROOT / "utils" / "noisy_sets.sh", "per_utt")
 
 
+def test_run_sh_states_the_noise_design_once_and_passes_it_to_the_hook(tmp_path):
+    """Test SNR grid, training SNR range, draws and noise types are run.sh options given to
+    the stage-2 hook (issue 34); their defaults are the hook's own."""
+    recipe = make_hook_recipe(tmp_path)
+    for name in ("train", "dev", "test"):
+        (recipe / "data" / name).mkdir(parents=True)
+    result = run_sh("--stage", "2", "--stop-stage", "2", "--test-snrs", "-5,0",
+                    "--train-snr-range", "-10,10", "--noise-types", "babble,white", cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    line = (recipe / "hooks.log").read_text().strip()
+    for option in ("--snrs -5,0", "--snr-range -10,10", "--noise-types babble,white",
+                   "--per-utt 2"):
+        assert option in line, line
+    for run_var, hook_var in (("test_snrs", "snrs"), ("train_snr_range", "snr_range"),
+                              ("noise_types", "noise_types")):
+        assert shell_default(ROOT / "run.sh", run_var) == shell_default(
+            ROOT / "utils" / "noisy_sets.sh", hook_var)
+    # the pretraining noise range comes from run.sh too (not restated in conf/)
+    text = (ROOT / "run.sh").read_text()
+    assert '"noise.snr_range=[$snr_low,$snr_high]"' in text
+
+
+REAL_RECIPES = ("TEMPLATE", "carstens", "hprc", "mngu0", "mocha", "usctimit", "xrmb")
+
+
+def test_every_real_recipe_has_the_cpu_profile_switch(tmp_path):
+    """--profile cpu: the in-recipe SSL model, the CPU-sized top-level configs, 2 jobs;
+    --profile gpu (default) WavLM-Large; a bad profile is one line (issue 34)."""
+    for name in REAL_RECIPES:
+        recipe = ROOT / "recipes" / name
+        run = lambda *args: subprocess.run(["bash", "run.sh", *args], cwd=recipe,
+                                           capture_output=True, text=True, timeout=60)
+        cpu = run("--profile", "cpu", "--help")
+        assert cpu.returncode == 0, cpu.stderr
+        assert re.search(r"--ssl-model\s.*\[\]$", cpu.stdout, re.M), (name, cpu.stdout)
+        assert re.search(r"--conf-dir\s.*\[\.\./\.\./conf\]$", cpu.stdout, re.M)
+        assert re.search(r"--train-jobs\s.*\[2\]$", cpu.stdout, re.M)
+        gpu = run("--help")
+        assert re.search(r"--ssl-model\s.*\[microsoft/wavlm-large\]$", gpu.stdout, re.M)
+        assert re.search(r"--profile\s.*\[gpu\]$", gpu.stdout, re.M)
+        bad = run("--profile", "tpu")
+        assert bad.returncode == 1 and "--profile 'tpu' unknown" in bad.stderr
+    # what --profile cpu reaches: run.sh itself, with those options after the recipe's own
+    recipe = tmp_path / "recipe"
+    shutil.copytree(ROOT / "recipes" / "TEMPLATE", recipe, symlinks=True)
+    (recipe / "utils").unlink()
+    os.symlink(ROOT / "utils", recipe / "utils")
+    (recipe / "run.sh").write_text((recipe / "run.sh").read_text().replace(
+        'exec ../../run.sh "${defaults[@]}" "$@"', 'printf "%s|" "${defaults[@]}" "$@"'))
+    out = subprocess.run(["bash", "run.sh", "--stage", "3", "--profile=cpu", "--train-jobs", "1"],
+                         cwd=recipe, capture_output=True, text=True, timeout=60).stdout
+    assert out == ("--local-dir|local|--corpus|corpus|--ssl-model||--conf-dir|../../conf|"
+                   "--train-jobs|2|--stage|3|--train-jobs|1|")
+
+
 def test_run_jobs_reports_failing_job_log_tail(tmp_path):
     log = tmp_path / "log" / "job.JOB.log"
     script = 'echo "job $0 says hi"; [ "$0" != 2 ] || { echo boom-in-job-2; exit 3; }'

@@ -14,15 +14,16 @@ import pytest
 from click.testing import CliRunner
 
 from sitool.cli import main
-from sitool.datadir import DataDir
+from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import atomic_save_npy
 from sitool.mixture import materialise_components
 from sitool.scoring import aggregate, utt_scores
 from sitool.scoring.aggregate import Filters
 from sitool.scoring.decodes import DecodeDir, model_names, split_seed
-from sitool.scoring.score import load_si_scores, resolve_decodes, score_experiments
-from sitool.testing.data_dirs import make_tv_data_dir
+from sitool.scoring.score import (build_paired, build_summary, load_si_scores, resolve_decodes,
+                                  score_all, score_experiments)
+from sitool.testing.data_dirs import make_tv_data_dir, toy_utterance, write_media_data_dir
 from sitool.testing.decode_dirs import with_correlation, write_decode_dir
 from sitool.testing.noisy_dirs import make_noise_file, make_noisy_data_dir
 
@@ -238,6 +239,10 @@ def test_results_md_and_plots(in_recipe):
     assert "| clean | 3 | — | 4.64 ± 0.00 |" in se
     assert "100.0 ± 0.0" in se                                         # SI-SDR cap, no inf
     assert "| joint | voicing | 10 | 0 |" in text                      # 5 tracks x 2 seeds
+    # the default recipe's headline is unchanged: the six TVs, named on one line
+    assert ("Headline targets (mean PPMC): LA, LP, TTCL, TTCD, TBCL, TBCD (the default: the six "
+            "tract variables; not in it: VEL, F0, voicing, see the per-target tables; a "
+            "`headline:` list in the data dir's `targets` file chooses others).") in text
     assert "sitool score --results RESULTS.md" in text and "commit" in text
     # paths relative to the recipe dir (the current directory): none names this machine's dirs
     models = text.split("## Models and data")[1].split("## ")[0]
@@ -338,3 +343,93 @@ def test_an_se_only_experiment_scores_alone(in_recipe):
     assert res.exit_code == 1 and "no decode dir has predicted targets" in res.output
     res = runner.invoke(main, ["score", "--exp", "exp/se", "--results", "R.md", "--no-plots"])
     assert res.exit_code == 1 and "--results" in res.output and "SE-only" in res.output
+
+
+EMA_SOURCE = TargetInfo(names=["UL_x", "UL_y", "TT_y", "F0", "periodicity", "aperiodicity"],
+                        units=["mm", "mm", "mm", "Hz", "1", "1"], frame_rate=100.0)
+# PPMC per target: articulatory columns vs the source features appended by sitool prepare
+EMA_RHO = {"base": {"UL_x": 0.6, "UL_y": 0.6, "TT_y": 0.6, "F0": 0.9, "periodicity": 0.9,
+                    "aperiodicity": 0.9},
+           "better": {"UL_x": 0.8, "UL_y": 0.8, "TT_y": 0.8, "F0": 0.2, "periodicity": 0.2,
+                      "aperiodicity": 0.2}}
+
+
+def _ema_recipe(root: Path) -> Path:
+    """data/test with custom EMA columns plus F0/periodicity/aperiodicity; exp/{base,better}."""
+    rng = np.random.default_rng(4)
+    utterances = []
+    for i in range(4):
+        audio, base = toy_utterance(rng, 1.2)
+        t = np.arange(len(base)) / 100.0
+        cols = [base[:, 0] + 132, base[:, 1] - 20, base[:, 2], 120 + 20 * np.sin(4 * t + i),
+                0.5 + 0.4 * np.sin(7 * t + i), 0.5 + 0.4 * np.cos(5 * t + i)]
+        utterances.append((f"s{i % 2}_{i:03d}", f"s{i % 2}", audio,
+                           np.stack(cols, axis=1).astype(np.float32)))
+    data_dir = write_media_data_dir(root / "data" / "test", utterances, EMA_SOURCE)
+    for tag, rhos in EMA_RHO.items():
+        def predict(utt, ref, rhos=rhos):
+            rng = np.random.default_rng(sum(map(ord, utt)))
+            return np.stack([with_correlation(ref[:, j], rhos[name], rng)
+                             for j, name in enumerate(EMA_SOURCE.names)], axis=1)
+        write_decode_dir(root / "exp" / tag, data_dir, predict, config={"seed": 1, "tag": tag})
+    return data_dir
+
+
+def test_headline_leaves_out_source_features_by_default_and_follows_the_targets_file(tmp_path,
+                                                                                   monkeypatch):
+    data_dir = _ema_recipe(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    clean = {"category": "clean", "noise_type": "clean", "snr_db": INF}
+
+    def headline(results=None):
+        experiments = resolve_decodes(baselines=["exp/base"])
+        score_all(experiments, progress=False)
+        si = load_si_scores(experiments)
+        summary = build_summary(experiments, si, None, Filters(), by_type=False, pool_sets=True)
+        paired = build_paired(experiments, si, Filters(), by_type=False, pool_sets=True)
+        row = paired[paired["model"] == "better"].iloc[0]
+        if results:
+            score_experiments(baselines=["exp/base"], results=results, make_plots=False,
+                              progress=False)
+        return (summary.targets, summary.cell("better", clean)["mean"],
+                summary.cell("base", clean)["mean"], row["mean_a"], row["mean_b"])
+
+    targets, better, base, paired_a, paired_b = headline("RESULTS.md")
+    assert targets == ["UL_x", "UL_y", "TT_y"]                  # F0 & co. are not articulatory
+    assert better == pytest.approx(0.8, abs=1e-5) and base == pytest.approx(0.6, abs=1e-5)
+    assert paired_a == pytest.approx(0.8, abs=1e-5) and paired_b == pytest.approx(0.6, abs=1e-5)
+    text = Path("RESULTS.md").read_text()
+    assert ("Headline targets (mean PPMC): UL_x, UL_y, TT_y (the default: every target the "
+            "models share but the source features (F0, periodicity, aperiodicity, VOICING); not "
+            "in it: F0, periodicity, aperiodicity, see the per-target tables") in text
+    assert "then over the targets UL_x, UL_y, TT_y." in text
+    assert "| model | UL_x | UL_y | TT_y | F0 | periodicity | aperiodicity | mean PPMC |" in text
+
+    # an explicit headline in the data dir's targets file
+    targets_file = data_dir / "targets"
+    targets_file.write_text(targets_file.read_text() + "headline: [UL_y, F0]\n")
+    targets, better, base, paired_a, paired_b = headline("RESULTS.md")
+    assert targets == ["UL_y", "F0"]
+    assert better == pytest.approx(0.5, abs=1e-5) and base == pytest.approx(0.75, abs=1e-5)
+    assert paired_a == pytest.approx(0.5, abs=1e-5) and paired_b == pytest.approx(0.75, abs=1e-5)
+    text = Path("RESULTS.md").read_text()
+    assert ("Headline targets (mean PPMC): UL_y, F0 (the `headline:` list of data/test/targets; "
+            "not in it: UL_x, TT_y, periodicity, aperiodicity, see the per-target tables") in text
+    assert "| model | UL_x | UL_y | TT_y | F0 | periodicity | aperiodicity | mean PPMC |" in text
+
+    # a headline naming a column that is not a target: one line naming the file
+    targets_file.write_text(targets_file.read_text().replace("[UL_y, F0]", "[UL_y, LA]"))
+    with pytest.raises(SitoolError, match=f"{targets_file}: targets: headline has names"):
+        headline()
+
+
+def test_headline_rule_without_a_targets_file():
+    rows = [{"exp": e, "target": t} for e in ("a", "b")
+            for t in ("UL_x", "F0", "periodicity", "aperiodicity", "voicing")]
+    df = pd.DataFrame(rows)
+    assert aggregate.choose_headline(df) == (["UL_x"], aggregate.DEFAULT_RULE)
+    assert aggregate.headline_targets(df, ["F0", "UL_x"], "t") == ["F0", "UL_x"]
+    only_source = df[df["target"].isin(["F0", "voicing"])]
+    assert aggregate.headline_targets(only_source) == ["F0", "voicing"]
+    with pytest.raises(SitoolError, match="data/x/targets: no headline target"):
+        aggregate.headline_targets(df, ["LA"], "data/x/targets")

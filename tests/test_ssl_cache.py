@@ -94,6 +94,33 @@ def test_layer_subset_and_float32(models, data3, tmp_path):
         cache.load(utt, layers=[1])
 
 
+def test_missing_model_without_the_hub_fails_at_once_naming_the_cpu_profile(monkeypatch):
+    """Hub enabled but unreachable: no ~25 s of transformers retries (no online lookup at all)
+    and the line names the way to run without the hub (issue 34)."""
+    import transformers
+
+    import sitool.ssl.encoder as encoder
+
+    calls = []
+    real = transformers.AutoConfig.from_pretrained
+
+    def recording(name, *args, **kwargs):
+        calls.append(kwargs.get("local_files_only", False))
+        return real(name, *args, **kwargs)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", recording)
+    monkeypatch.setattr(encoder, "hub_address", lambda: ("sitool-no-such-host.invalid", 443))
+    with pytest.raises(SitoolError, match="cannot be reached") as e:
+        encoder.load_ssl_config("no-such-org/no-such-ssl-model")
+    assert "--profile cpu" in str(e.value) and "sitool-no-such-host.invalid" in str(e.value)
+    assert calls == [True]                        # the cache only, never the network
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SitoolError, match="HF_HUB_OFFLINE=1") as e:
+        encoder.load_ssl_config("no-such-org/no-such-ssl-model")
+    assert "--profile cpu" in str(e.value)
+
+
 def test_missing_model_is_one_clear_line(data3, tmp_path):
     with pytest.raises(SitoolError, match="not found as a local dir or in the HF cache") as e:
         _cache("no-such-org/no-such-ssl-model", data3, tmp_path / "x")

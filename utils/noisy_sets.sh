@@ -6,6 +6,9 @@
 #   noise_source=synth   the embedded procedural noise (no download), babble from
 #                        data/babble_talkers when stage 1 made it
 #   noise_source=musan|demand|noisex   that corpus, at noise_root
+#   noise_source=sets    several sources the hook prepared itself (sitool prepare-noise ...
+#                        --name N for each): data/N_{train,dev,test} for N in noise_sets,
+#                        combined with sitool combine-data (docs/new_corpus.md)
 set -euo pipefail
 
 data=data                  # data dirs (clean sets from stage 1)
@@ -21,6 +24,9 @@ per_utt=2                  # noise/SNR draws per training utterance (data/train_
 dev_per_utt=2              # noise/SNR draws per dev utterance (data/dev_multi)
 snr_range=-5,20            # SNR interval of the random draws (dB)
 snrs=-5,0,5,10,20          # SNR grid of data/test_noisy (dB); data/test is the clean condition
+noise_types=               # noise types or categories to mix (comma list; empty: all)
+noise_sets=                # noise_source sets: noise dirs prepared by the hook, combined into
+                           # data/noise_{train,dev,test}: space-separated names N (data/N_train, ...)
 test_utts=0                # test utterances in the grid (0 = all; round-robin over speakers)
 
 . utils/parse_options.sh
@@ -35,7 +41,13 @@ case "$noise_source" in
     sitool --log-file "$log" synth-noise --out "$noise_dir" --seed "$seed" "${babble[@]}" \
       --seconds "$synth_seconds" --tts-talkers "$tts_talkers" "${overwrite_flag[@]}"
     sitool --log-file "$log" prepare-noise synth "$noise_dir" --out "$data" --seed "$seed" \
-      "${overwrite_flag[@]}" ;;
+      "${overwrite_flag[@]}"
+    # the talker utterances of the training babble: stage 3 pretrains on them, not on the
+    # speech of the dev/test babble
+    if [ -f "$noise_dir/babble_utts_train.list" ]; then
+      sitool --log-file "$log" subset-data "$data/babble_talkers" "$data/babble_talkers_train" \
+        --utt-list "$noise_dir/babble_utts_train.list"
+    fi ;;
   musan|demand|noisex)
     if [ -z "$noise_root" ] || [ ! -d "$noise_root" ]; then
       echo "$0: noise_root '$noise_root' is not a directory: pass --noise-root (or set" \
@@ -44,18 +56,29 @@ case "$noise_source" in
     fi
     sitool --log-file "$log" prepare-noise "$noise_source" "$noise_root" --out "$data" \
       --seed "$seed" "${overwrite_flag[@]}" ;;
+  sets)
+    [ -n "$noise_sets" ] || { echo "$0: noise_source sets needs --noise-sets 'N1 N2 ...' (noise" \
+      "dirs data/N1_train, ... written by sitool prepare-noise --name N1)" >&2; exit 1; }
+    for split in train dev test; do
+      inputs=()
+      for name in $noise_sets; do inputs+=("$data/${name}_$split"); done
+      sitool --log-file "$log" combine-data "$data/noise_$split" "${inputs[@]}"
+    done ;;
   *)
-    echo "$0: noise_source '$noise_source' unknown (synth, musan, demand, noisex)" >&2
+    echo "$0: noise_source '$noise_source' unknown (synth, musan, demand, noisex, sets)" >&2
     exit 1 ;;
 esac
 
 num_utts=()
 [ "$test_utts" -gt 0 ] && num_utts=(--num-utts "$test_utts")
+types=()
+[ -n "$noise_types" ] && types=(--types "$noise_types")
 sitool --log-file "$log" mix "$data/train" "$data/noise_train" "$data/train_multi" \
-  --per-utt "$per_utt" --snr-range "$snr_range" --seed "$seed" "${overwrite_flag[@]}"
+  --per-utt "$per_utt" --snr-range "$snr_range" --seed "$seed" "${types[@]}" "${overwrite_flag[@]}"
 sitool --log-file "$log" mix "$data/dev" "$data/noise_dev" "$data/dev_multi" \
-  --per-utt "$dev_per_utt" --snr-range "$snr_range" --seed "$seed" "${overwrite_flag[@]}"
+  --per-utt "$dev_per_utt" --snr-range "$snr_range" --seed "$seed" "${types[@]}" \
+  "${overwrite_flag[@]}"
 sitool --log-file "$log" mix "$data/test" "$data/noise_test" "$data/test_noisy" \
-  --snrs "$snrs" --seed "$seed" "${num_utts[@]}" "${overwrite_flag[@]}"
+  --snrs "$snrs" --seed "$seed" "${num_utts[@]}" "${types[@]}" "${overwrite_flag[@]}"
 sitool --log-file "$log" validate-data --no-audio "$data/train_multi" "$data/dev_multi" \
   "$data/test_noisy"

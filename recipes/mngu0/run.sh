@@ -5,11 +5,14 @@
 #   ./run.sh --corpus /path/to/mngu0 --stage 3        from the SSL cache on
 # data/, exp/ and dump/ are written in this directory.
 cd "$(dirname "$0")" || exit 1
-# This recipe's defaults for ../../run.sh (one model trained at a time: one GPU).
-defaults=(--local-dir local --conf-dir conf --ssl-model microsoft/wavlm-large --corpus corpus
-          --train-jobs 1)
+# This recipe's defaults for ../../run.sh. --profile gpu (the default): WavLM-Large from the
+# hub, conf/ (GPU-sized), one model trained at a time; --profile cpu: offline on a CPU, the
+# in-recipe SSL model pretrained on this corpus, ../../conf (CPU-sized), two trainings at once.
+defaults=(--local-dir local --corpus corpus)
+gpu=(--ssl-model microsoft/wavlm-large --conf-dir conf --train-jobs 1)
+. utils/recipe_profile.sh    # takes --profile out of "$@", adds its options to defaults
 case " $* " in *" --help "* | *" -h "*)
-  exec utils/recipe_help.sh "mngu0" \
+  exec utils/recipe_help.sh --profile "$profile" "mngu0" \
     "root of your mngu0 copy: ema_basic_data/*.ema, wav_16kHz/*.wav, phone_labels/*.lab (stage 0 only checks that it is there)" \
     "${defaults[@]}" ;;
 esac

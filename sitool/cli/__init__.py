@@ -23,6 +23,9 @@ COMMANDS = {
     "synth-corpus": "synth_corpus:synth_corpus",
     "prepare": "prepare:prepare",
     "validate-data": "validate:validate_data",
+    "combine-data": "data_tools:combine_data",
+    "subset-data": "data_tools:subset_data",
+    "fix-data": "data_tools:fix_data",
     "plot-utt": "plot:plot_utt",
     "synth-noise": "synth_noise:synth_noise_cmd",
     "prepare-noise": "prepare_noise:prepare_noise",
@@ -79,6 +82,7 @@ def main(log_file: str | None, verbose: bool) -> None:
       4  train                            SI / SE / joint / cascade models
       5  decode                           predicted tract variables (+ enhanced audio)
       6  score                            PPMC / RMSE tables, RESULTS.md, plots
+    Data-dir tools (data and noise dirs): combine-data, subset-data, fix-data.
     Inspection: plot-utt. Inference on new recordings: invert. Sharing a model: export.
     """
     setup_logging(log_file, verbose)

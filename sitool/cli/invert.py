@@ -33,8 +33,12 @@ import click
                    "half).")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
               help="SSL compute precision [default: the model's config].")
+@click.option("--speaker", default=None, metavar="ID",
+              help="Models trained with data.normalise: speaker: de-normalise with this "
+                   "training speaker's statistics (its sensor origin). Without it, values are "
+                   "relative to the training speakers' mean origin (the sidecar says so).")
 def invert(audio, model, out, plot, formats, align, animate, checkpoint, device, overwrite,
-           chunk_seconds, chunk_overlap, precision) -> None:
+           chunk_seconds, chunk_overlap, precision, speaker) -> None:
     """Estimate tract variables of AUDIO files (any rate/channels soundfile reads).
 
     AUDIO may also name dirs (their audio files) and list files (.txt/.list/.lst: one path
@@ -45,14 +49,16 @@ def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
     (time [s] + 'NAME [unit]' columns), <name>.mat with --format mat, <name>.png with --plot,
     <name>_enhanced.wav (16 kHz) when the model has an SE head, and <name>.json: model id
     and hash, targets' names/units/frame rate, the input's rate/channels and what was done
-    to it, an SNR estimate. Stereo is averaged to mono and other rates resampled to 16 kHz.
+    to it, an SNR estimate, how the targets were de-normalised. Stereo is averaged to mono
+    and other rates resampled to 16 kHz.
     """
     from sitool.invert import invert_files
 
     results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
                            overwrite=overwrite, formats=formats or None, align=align,
                            animate=animate, chunk_seconds=chunk_seconds,
-                           overlap_seconds=chunk_overlap, precision=precision)
+                           overlap_seconds=chunk_overlap, precision=precision,
+                           speaker=speaker)
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))

@@ -34,3 +34,11 @@ def parse_ints(text: str, what: str) -> list[int]:
     if any(not v.is_integer() for v in values):
         raise SitoolError(f"{what}: expected whole numbers, got {text!r}")
     return [int(v) for v in values]
+
+
+def parse_split_numbers(text: str, what: str) -> list[float]:
+    """``"60,20,20"`` -> one positive number per split (train, dev, test)."""
+    values = parse_numbers(text, what)
+    if len(values) != 3 or min(values) <= 0:
+        raise SitoolError(f"{what}: expected three positive numbers train,dev,test, got {text!r}")
+    return values

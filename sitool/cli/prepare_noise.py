@@ -6,14 +6,17 @@ from pathlib import Path
 
 import click
 
-from sitool.cli.options import parse_ints
-from sitool.noise.readers import (read_audio_dir, read_demand, read_musan, read_noisex,
-                                  read_synth)
+from sitool.cli.options import parse_ints, parse_split_numbers
+from sitool.errors import SitoolError
+from sitool.mixture import CATEGORIES
+from sitool.noise.readers import (DEFAULT_SPEAKER_PATTERN, read_audio_dir, read_demand,
+                                  read_musan, read_noisex, read_speech_babble, read_synth)
 from sitool.noise.sources import DEFAULT_FRACTIONS, parse_fractions, prepare_noise_dirs
-from sitool.noise.synth import DEFAULT_BABBLE_COUNTS
+from sitool.noise.synth import DEFAULT_BABBLE_COUNTS, DEFAULT_BABBLE_SECONDS
 
 _FRACTIONS = ",".join(f"{f:g}" for f in DEFAULT_FRACTIONS)
 _COUNTS = ",".join(str(n) for n in DEFAULT_BABBLE_COUNTS)
+_BABBLE_SECONDS = ",".join(f"{s:g}" for s in DEFAULT_BABBLE_SECONDS)
 
 
 def _common(f):
@@ -38,7 +41,12 @@ def _write(read_files, out, name, fractions, seed, overwrite):
 
 @click.group("prepare-noise")
 def prepare_noise() -> None:
-    """Noise data dirs <out>/noise_{train,dev,test} (disjoint) from a noise source."""
+    """Noise data dirs <out>/<name>_{train,dev,test} (disjoint) from a noise source.
+
+    \b
+    Several sources: give each its own --name, then join the splits with
+    sitool combine-data data/noise_train data/<name1>_train data/<name2>_train ...
+    """
 
 
 @prepare_noise.command("synth")
@@ -78,15 +86,43 @@ def prepare_demand(root, channel, babble_types, out, name, fractions, seed, over
     _write(lambda: read_demand(root, channel, babble), out, name, fractions, seed, overwrite)
 
 
+def _type_categories(values, babble_types) -> dict[str, str]:
+    """``--category TYPE=CAT`` (repeated) and ``--babble-types A,B`` -> ``type -> category``."""
+    out = {t.lower(): "babble" for t in babble_types.split(",") if t}
+    for value in values:
+        noise_type, sep, category = value.partition("=")
+        if not sep or not noise_type or category not in CATEGORIES:
+            raise SitoolError(f"--category {value}: expected TYPE=babble or TYPE=non-babble "
+                              "(e.g. --category track01=babble)")
+        out[noise_type.lower()] = category
+    return out
+
+
 @prepare_noise.command("noisex")
 @click.argument("root", type=click.Path(file_okay=False))
-@click.option("--babble-types", default="babble", show_default=True,
-              help="File names (types) that are babble.")
+@click.option("--category", "categories", multiple=True, metavar="TYPE=CATEGORY",
+              help="Category (babble or non-babble) of a type (file name lower-case, or "
+                   "ists/icra); repeatable; overrides the built-in labels.")
+@click.option("--unknown-category", type=click.Choice(CATEGORIES), default=None,
+              help="Label every file that is not NOISEX-92, ISTS or ICRA (default: such a "
+                   "file is an error).")
+@click.option("--babble-types", default="", help="Types that are babble (the same as "
+              "--category TYPE=babble for each).")
 @_common
-def prepare_noisex(root, babble_types, out, name, fractions, seed, overwrite):
-    """NOISEX-92 at ROOT (<type>.wav)."""
-    babble = [t.lower() for t in babble_types.split(",") if t]
-    _write(lambda: read_noisex(root, babble), out, name, fractions, seed, overwrite)
+def prepare_noisex(root, categories, unknown_category, babble_types, out, name, fractions, seed,
+                   overwrite):
+    """NOISEX-92 at ROOT (<type>.wav), with ISTS/ICRA files beside it.
+
+    \b
+    The 15 NOISEX-92 names are recognised in any common spelling (Babble.wav,
+    f-16.wav, destroyer_engine.wav, babble_22k.wav, noisex_babble.wav): babble is
+    category babble, the others non-babble. ISTS*.wav (type ists, speech) and
+    ICRA*.wav (type icra, speech-shaped modulated noise) are babble. Any other file
+    stops the command unless --unknown-category or --category labels it.
+    """
+    labels = _type_categories(categories, babble_types)
+    _write(lambda: read_noisex(root, labels, unknown_category), out, name, fractions, seed,
+           overwrite)
 
 
 @prepare_noise.command("dir")
@@ -98,3 +134,36 @@ def prepare_dir(root, noise_type, category, out, name, fractions, seed, overwrit
     """Any directory of audio at ROOT, all of one type."""
     _write(lambda: read_audio_dir(root, noise_type, category), out, name, fractions, seed,
            overwrite)
+
+
+@prepare_noise.command("babble")
+@click.argument("speech_dir", type=click.Path(file_okay=False))
+@click.option("--babble-counts", default=_COUNTS, show_default=True,
+              help="Talkers per babble type (babble<N>).")
+@click.option("--babble-seconds", default=_BABBLE_SECONDS, show_default=True,
+              help="Length of each babble of a split: train,dev,test.")
+@click.option("--audio-dir", default=None, type=click.Path(file_okay=False),
+              help="Where the babble audio is written [default: <out>/noise_audio/<name>].")
+@click.option("--speaker-pattern", default=DEFAULT_SPEAKER_PATTERN, show_default=True,
+              help="A folder of audio files: regex whose group 1 (or group 'spk') of a file "
+              "name is its speaker.")
+@_common
+def prepare_babble(speech_dir, babble_counts, babble_seconds, audio_dir, speaker_pattern, out,
+                   name, fractions, seed, overwrite):
+    """Babble from clean speech SPEECH_DIR: a folder of audio files named
+    <speaker>_<anything>.wav (any rate; see --speaker-pattern), or a data dir (wav.scp,
+    utt2spk).
+
+    \b
+    Its speakers are divided between train/dev/test by --fractions (whole speakers,
+    at least 2 per split: test babble has voices never heard in train babble); each
+    split gets one babble<N> of N of its speakers per --babble-counts, pinned to that
+    split, with noise2talkers naming them (sitool mix refuses babble whose talkers are
+    target speakers).
+    """
+    counts = parse_ints(babble_counts, "--babble-counts")
+    seconds = parse_split_numbers(babble_seconds, "--babble-seconds")
+    audio_dir = audio_dir or str(Path(out) / "noise_audio" / name)
+    _write(lambda: read_speech_babble(speech_dir, audio_dir, seed, counts, seconds,
+                                      parse_fractions(fractions), speaker_pattern),
+           out, name, fractions, seed, overwrite)

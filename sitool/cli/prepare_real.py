@@ -103,10 +103,11 @@ def corpus_command(module):
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Corpus description [default: ROOT/generic.yaml].")
 def prepare_generic(root, out, targets, config_path, **kw):
-    """Your own corpus: audio + per-utterance CSV/NPY targets described by generic.yaml.
+    """Your own corpus: audio + per-utterance CSV/NPY/MAT targets described by generic.yaml.
 
-    --targets ema (default) keeps the files' own columns; --targets tv computes tract
-    variables from the sensors named in generic.yaml. See docs/new_corpus.md.
+    --targets ema (default) keeps the columns generic.yaml picks (by name or 0-based index;
+    'layout' names a sensors x axes export such as an AG501 (T, 42) matrix); --targets tv
+    computes tract variables from the sensors named in generic.yaml. See docs/new_corpus.md.
     """
     from sitool.corpora.generic import make_reader
 

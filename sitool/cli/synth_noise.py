@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import click
 
-from sitool.cli.options import parse_ints, parse_numbers
-from sitool.errors import SitoolError
+from sitool.cli.options import parse_ints, parse_split_numbers
 from sitool.noise import procedural
 from sitool.noise.synth import DEFAULT_BABBLE_COUNTS, DEFAULT_TTS_UTTS, synth_noise
 
 _COUNTS = ",".join(str(n) for n in DEFAULT_BABBLE_COUNTS)
-
-
-def _three(text: str, what: str) -> list[float]:
-    values = parse_numbers(text, what)
-    if len(values) != 3 or min(values) <= 0:
-        raise SitoolError(f"{what}: expected three positive numbers train,dev,test, got {text!r}")
-    return values
 
 
 @click.command("synth-noise")
@@ -48,6 +40,6 @@ def synth_noise_cmd(out, seed, babble_talkers, no_babble, types, babble_counts, 
                        types=[t for t in types.split(",") if t],
                        babble_counts=parse_ints(babble_counts, "--babble-counts"),
                        seconds=seconds,
-                       babble_seconds=_three(babble_seconds, "--babble-seconds"),
+                       babble_seconds=parse_split_numbers(babble_seconds, "--babble-seconds"),
                        tts_talkers=tts_talkers, tts_utts=tts_utts, overwrite=overwrite)
     click.echo(f"wrote {path}")

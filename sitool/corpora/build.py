@@ -5,7 +5,9 @@ real corpus: ``sitool prepare <corpus>``).
 
 1. Each utterance is loaded by the corpus reader. Its audio is checked (an empty or
    multichannel file is a "bad audio" skip; audio a reader holds in memory is resampled to
-   16 kHz, scaled below full scale when it clips, and written to ``wav/<utt>.wav``). The
+   16 kHz, scaled below full scale when it clips, and written to ``wav/<utt>.wav``; a file at
+   another rate than 16 kHz gets a 16 kHz copy ``wav/<utt>.wav``, float WAV holding the samples
+   loading it would give, so training never resamples it). The
    target frames (to the last sensor sample at ``options.frame_rate``) are matched against
    the audio's duration: a mismatch up to ``FRAME_TOLERANCE_S`` is kept; up to
    ``options.max_length_mismatch_s`` the longer side is trimmed - the targets directly, the
@@ -230,6 +232,14 @@ def _audio(rec: Recording, media: Path) -> tuple[Path, float]:
         raise _Skip("bad audio", f"{rec.audio_path}: {info.channels} channels, expected mono")
     if info.frames == 0:
         raise _Skip("bad audio", f"{rec.audio_path}: audio file is empty")
+    if info.samplerate != SAMPLE_RATE:
+        try:
+            signal = load_audio(rec.audio_path, SAMPLE_RATE)
+        except SitoolError as e:
+            raise _Skip("bad audio", str(e)) from None
+        path = media / "wav" / f"{rec.utt}.wav"
+        write_audio(path, signal, SAMPLE_RATE, subtype="FLOAT")
+        return path.resolve(), len(signal) / SAMPLE_RATE
     return Path(rec.audio_path).resolve(), info.frames / info.samplerate
 
 
@@ -248,7 +258,8 @@ def _match_lengths(rec: Recording, n_frames: int, audio_path: Path, duration: fl
     signal = load_audio(audio_path, SAMPLE_RATE)
     keep = int(round(n_frames / rate * SAMPLE_RATE))
     trimmed = media / "wav" / f"{rec.utt}.wav"
-    write_audio(trimmed, signal[:keep], SAMPLE_RATE)
+    write_audio(trimmed, signal[:keep], SAMPLE_RATE,
+                subtype="FLOAT" if audio_info(audio_path).subtype == "FLOAT" else "PCM_16")
     log.debug("%s: audio trimmed to the targets' %.3f s", rec.utt, keep / SAMPLE_RATE)
     return n_frames, trimmed.resolve(), keep / SAMPLE_RATE
 

@@ -10,9 +10,10 @@ before it enters its stream ("level-normalised per talker"), so no talker domina
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from sitool.audio import SAMPLE_RATE
 from sitool.errors import SitoolError
@@ -99,3 +100,36 @@ def assign_talkers(speakers: Sequence[str], num_talkers: int,
         log.info("babble of %d talkers from %d speakers: some speakers talk in two streams "
                  "(different utterances and timing)", num_talkers, len(speakers))
     return chosen
+
+
+def babble_per_split(pools: Mapping[str, Mapping[str, Sequence[str]]],
+                     audio: Callable[[str], np.ndarray], counts: Sequence[int],
+                     seconds: Sequence[float],
+                     rng: Callable[[int, str], np.random.Generator]
+                     ) -> Iterator[tuple[str, int, np.ndarray, tuple[str, ...]]]:
+    """The babble of every split and talker count, from that split's talkers only.
+
+    ``pools``: ``split -> {talker: [utterance ids]}`` (the splits in order; a talker's order in
+    its pool is the order ``assign_talkers`` draws from); ``audio(utt)`` gives an utterance
+    at 16 kHz; ``seconds[i]`` is the length of the i-th split's babble; ``rng(n, split)`` the
+    generator of one babble. Yields ``(split, n, babble, talkers)`` per split and count ``n``
+    (``talkers``: the distinct talkers in it, sorted). The one babble loop of ``synth-noise``,
+    MUSAN and ``prepare-noise babble``.
+    """
+    jobs = [(i, split, n) for i, split in enumerate(pools) for n in counts]
+    audio_cache: dict[str, np.ndarray] = {}
+    current = None
+    for i, split, n in tqdm(jobs, desc="babble", leave=False):
+        if split != current:         # splits share no utterance: keep one split's audio only
+            audio_cache.clear()
+            current = split
+        pool = pools[split]
+        generator = rng(n, split)
+        speakers = assign_talkers(list(pool), n, generator)
+        talkers = []
+        for spk in speakers:
+            for utt in pool[spk]:
+                if utt not in audio_cache:
+                    audio_cache[utt] = audio(utt)
+            talkers.append([audio_cache[utt] for utt in pool[spk]])
+        yield split, n, make_babble(talkers, seconds[i], generator), tuple(sorted(set(speakers)))

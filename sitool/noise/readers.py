@@ -16,10 +16,21 @@ Expected layouts (only the files named here are read; others are ignored):
                                            one channel is used (--channel, default 1); folder
                                            suffixes _16k/_48k are dropped; type = env lower-case
 
-* NOISEX-92::
+* NOISEX-92 (and the ISTS and ICRA files often kept beside it)::
 
-      <root>/**/<name>.wav    type = file name lower-case (white, pink, babble, f16, factory1,
-                              volvo, ...); babble.wav (and --babble-types) is category babble
+      <root>/**/<name>.wav    the 15 NOISEX-92 names (``NOISEX_TYPES``: white, pink, babble,
+                              f16, factory1, volvo, ...; any case, separators and a corpus or
+                              rate word ignored: Babble.wav, f-16.wav, destroyer_engine.wav,
+                              babble_22k.wav, noisex_babble.wav); babble is category babble,
+                              the others non-babble.
+      ISTS*.wav               type ists (the International Speech Test Signal: speech), babble
+      ICRA*.wav               type icra (ICRA speech-shaped modulated noises), babble
+      anything else           an error unless --unknown-category or --category TYPE=... labels
+                              it (type = file name lower-case)
+
+* speech for babble (``read_speech_babble``): a data dir (``wav.scp``, ``utt2spk``), or a
+  folder of audio files ``<root>/**/<speaker>_<anything>.wav`` (speaker = group 1 of
+  ``--speaker-pattern``); babble<N> of its speakers, the speakers divided between the splits.
 
 * any directory: ``<root>/**/*.{wav,flac,ogg}``, all of one ``--type`` and ``--category``.
 * synth: the directory ``sitool synth-noise`` wrote (its ``manifest.tsv``).
@@ -31,22 +42,25 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from sitool.audio import AUDIO_FORMATS, SAMPLE_RATE, load_audio, write_audio
 from sitool.errors import SitoolError
-from sitool.noise.babble import assign_talkers, make_babble
+from sitool.noise.babble import babble_per_split
 from sitool.noise.seeds import rng_for
 from sitool.noise.sources import DEFAULT_FRACTIONS, SPLITS, NoiseFile, safe_id, split_counts
+from sitool.mixture import CATEGORIES
 from sitool.noise.synth import (DEFAULT_BABBLE_COUNTS, DEFAULT_BABBLE_SECONDS,
-                                read_synth_manifest)
+                                read_synth_manifest, split_talkers, talker_pool)
 
 log = logging.getLogger(__name__)
 
 # Longest stretch of one talker file used for babble (long audiobook files are cropped).
 MAX_TALKER_SECONDS = 120.0
+# A speech folder's speaker: what comes before the first underscore of a file's name.
+DEFAULT_SPEAKER_PATTERN = r"^([^_]+)_"
 
 
 def audio_files(root: str | os.PathLike) -> list[Path]:
@@ -75,17 +89,100 @@ def read_audio_dir(root: str | os.PathLike, noise_type: str, category: str) -> l
                       str(f.resolve()), noise_type, category) for f in files]
 
 
-def read_noisex(root: str | os.PathLike, babble_types: Sequence[str] = ("babble",)) -> list[NoiseFile]:
-    """NOISEX-92: one file per type, named after it."""
+# The 15 NOISEX-92 recordings (Varga & Steeneken 1993), by their usual file names.
+NOISEX_TYPES = ("white", "pink", "hfchannel", "babble", "factory1", "factory2", "buccaneer1",
+                "buccaneer2", "destroyerengine", "destroyerops", "f16", "leopard", "m109",
+                "machinegun", "volvo")
+NOISEX_BABBLE = ("babble",)
+# Other spellings seen in copies of NOISEX-92 (after the words below are dropped).
+_NOISEX_ALIASES = {"destroyeroperations": "destroyerops", "destroyeropsroom": "destroyerops",
+                   "destroyerengineroom": "destroyerengine", "f16cockpit": "f16",
+                   "speechbabble": "babble", "hfradiochannel": "hfchannel"}
+# Words of a file name that say nothing about which noise it is: the corpus, "noise", a
+# sample rate (22k, 16kHz, 19980) or a sample format (16bit).
+_NOISEX_FILLER = re.compile(r"^(noisex(92)?|nx92|92|noise|\d+(\.\d+)?k(hz)?|\d+hz|\d{4,}|\d+bit)$")
+# Speech and speech-like test signals that often sit beside NOISEX-92: (file name prefix,
+# type); both are category babble (a mixture with them is speech-like).
+NOISEX_SPEECH_LIKE = (("ists", "ists"), ("icra", "icra"))
+
+
+def noisex_type(name: str) -> str | None:
+    """The NOISEX-92 type a file name (without suffix) stands for, or None: case, separators
+    and corpus/rate/format words are ignored, the rest must be one NOISEX-92 name exactly
+    (``Babble`` -> babble, ``f-16`` -> f16, ``noisex_babble_22k`` -> babble)."""
+    words = [w for w in re.split(r"[^a-z0-9.]+", name.lower()) if w]
+    joined = "".join(w for w in words if not _NOISEX_FILLER.match(w)).replace(".", "")
+    joined = _NOISEX_ALIASES.get(joined, joined)
+    return joined if joined in NOISEX_TYPES else None
+
+
+def _check_category(category: str, option: str) -> None:
+    if category not in CATEGORIES:
+        raise SitoolError(f"{option}: category {category!r} must be one of {', '.join(CATEGORIES)}")
+
+
+def read_noisex(root: str | os.PathLike, categories: Mapping[str, str] | None = None,
+                unknown_category: str | None = None) -> list[NoiseFile]:
+    """NOISEX-92 (one file per type, named after it), with ISTS and ICRA files beside it.
+
+    ``categories`` (``--category TYPE=CAT``) sets the category of a type, known or not;
+    ``unknown_category`` labels every file that is neither NOISEX-92, ISTS nor ICRA. An
+    unlabelled unknown file is an error naming the files and both options.
+    """
+    root = Path(root)
+    categories = dict(categories or {})
+    for noise_type, category in categories.items():
+        _check_category(category, f"--category {noise_type}")
+    if unknown_category is not None:
+        _check_category(unknown_category, "--unknown-category")
     files = audio_files(root)
     if not files:
         raise SitoolError(f"{root}: no NOISEX-92 audio files found (expected <root>/<type>.wav, "
                           "e.g. white.wav, babble.wav)")
-    out = []
+    found: list[tuple[Path, str, str, str | None]] = []   # file, recording, type, category
+    unknown: list[Path] = []
     for f in files:
-        noise_type = safe_id(f.stem.lower())
-        category = "babble" if noise_type in babble_types else "non-babble"
-        out.append(NoiseFile(f"noisex-{noise_type}", str(f.resolve()), noise_type, category))
+        stem = f.stem.lower()
+        known = noisex_type(stem)
+        speech_like = next((t for prefix, t in NOISEX_SPEECH_LIKE if stem.startswith(prefix)),
+                           None)
+        if known is not None:
+            found.append((f, f"noisex-{known}", known,
+                          "babble" if known in NOISEX_BABBLE else "non-babble"))
+        elif speech_like is not None:
+            found.append((f, safe_id(f"noisex-{stem}"), speech_like, "babble"))
+        else:
+            noise_type = safe_id(stem)
+            found.append((f, f"noisex-{noise_type}", noise_type, None))
+            if noise_type not in categories:
+                unknown.append(f)
+    by_type: dict[str, list[Path]] = {}
+    for f, _, noise_type, _ in found:
+        by_type.setdefault(noise_type, []).append(f)
+    for noise_type in NOISEX_TYPES:
+        if len(by_type.get(noise_type, ())) > 1:
+            names = ", ".join(str(f.relative_to(root)) for f in by_type[noise_type])
+            raise SitoolError(f"{root}: {names} are all NOISEX-92 {noise_type} (the same "
+                              "recording twice, e.g. at two rates?); keep one of them, or "
+                              "give the others to prepare-noise dir")
+    stray = sorted(set(categories) - set(by_type))
+    if stray:
+        raise SitoolError(f"--category {stray[0]}: no file of that type under {root} "
+                          f"(types found: {', '.join(sorted(by_type))})")
+    if unknown and unknown_category is None:
+        names = ", ".join(f.name for f in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        raise SitoolError(f"{root}: {len(unknown)} file(s) are not NOISEX-92, ISTS or ICRA "
+                          f"({names}), so their category is unknown; label them with "
+                          "--unknown-category babble|non-babble (all of them) or --category "
+                          "TYPE=babble|non-babble (per type; TYPE = file name lower-case)")
+    if unknown:
+        log.warning("%s: %d file(s) that are not NOISEX-92, ISTS or ICRA labelled %s by "
+                    "--unknown-category: %s", root, len(unknown), unknown_category,
+                    ", ".join(f.name for f in unknown))
+    out = []
+    for f, recording, noise_type, category in found:
+        category = categories.get(noise_type) or category or unknown_category
+        out.append(NoiseFile(recording, str(f.resolve()), noise_type, category))
     return out
 
 
@@ -144,17 +241,15 @@ def musan_babble(speech_files: Sequence[Path], audio_dir: Path, seed: int,
     for rank, i in enumerate(order):
         split = "train" if rank < n_train else "dev" if rank < n_train + n_dev else "test"
         pools[split].append(files[i])
+    pools = {split: {str(f): [str(f)] for f in sorted(pools[split])} for split in SPLITS}
     out = []
-    for split in SPLITS:
-        for n in counts:
-            rng = rng_for(seed, "musan-babble", n, split)
-            chosen = assign_talkers([str(f) for f in sorted(pools[split])], n, rng)
-            talkers = [[_load_talker(Path(f))] for f in chosen]
-            babble = make_babble(talkers, seconds[SPLITS.index(split)], rng)
-            path = audio_dir / f"musan_babble{n}_{split}.wav"
-            write_audio(path, babble)
-            out.append(NoiseFile(f"musan_babble{n}_{split}", str(path.resolve()), f"babble{n}",
-                                 "babble", split, tuple(sorted({Path(f).stem for f in chosen}))))
+    for split, n, babble, chosen in babble_per_split(
+            pools, lambda f: _load_talker(Path(f)), counts, seconds,
+            lambda n, split: rng_for(seed, "musan-babble", n, split)):
+        path = audio_dir / f"musan_babble{n}_{split}.wav"
+        write_audio(path, babble)
+        out.append(NoiseFile(f"musan_babble{n}_{split}", str(path.resolve()), f"babble{n}",
+                             "babble", split, tuple(sorted({Path(f).stem for f in chosen}))))
     return out
 
 
@@ -189,3 +284,76 @@ def read_synth(noise_dir: str | os.PathLike) -> list[NoiseFile]:
     """The output of ``sitool synth-noise``."""
     return read_synth_manifest(noise_dir)
 
+
+
+def speech_folder_talkers(root: Path, speaker_pattern: str) -> tuple[
+        dict[str, list[str]], Callable[[str], np.ndarray]]:
+    """``spk2utt`` and an audio loader for a folder of speech files (no data dir): each file is
+    an utterance (id: its path under ``root``), its speaker group 1 (or group ``spk``) of
+    ``speaker_pattern`` matched on the file name."""
+    files = audio_files(root)
+    if not files:
+        raise SitoolError(f"{root}: no audio files (.wav/.flac/.ogg) and no wav.scp; babble needs "
+                          "a folder of speech files or a data dir")
+    try:
+        pattern = re.compile(speaker_pattern)
+    except re.error as e:
+        raise SitoolError(f"--speaker-pattern {speaker_pattern!r}: not a regular expression "
+                          f"({e})") from None
+    spk2utt: dict[str, list[str]] = {}
+    paths = {}
+    for f in files:
+        match = pattern.search(f.stem)
+        if match is None or not match.groups():
+            raise SitoolError(f"{f}: --speaker-pattern {speaker_pattern!r} finds no speaker in "
+                              f"its name; rename the files <speaker>_<n>.wav or give a pattern "
+                              f"with a group")
+        spk = safe_id(match.group("spk") if "spk" in pattern.groupindex else match.group(1))
+        utt = safe_id(str(f.relative_to(root).with_suffix("")))
+        spk2utt.setdefault(spk, []).append(utt)
+        paths[utt] = f
+    return spk2utt, lambda utt: load_audio(paths[utt], SAMPLE_RATE, downmix=True)
+
+
+def read_speech_babble(speech_dir: str | os.PathLike, audio_dir: str | os.PathLike, seed: int,
+                       counts: Sequence[int] = DEFAULT_BABBLE_COUNTS,
+                       seconds: Sequence[float] = DEFAULT_BABBLE_SECONDS,
+                       fractions: Sequence[float] = DEFAULT_FRACTIONS,
+                       speaker_pattern: str = DEFAULT_SPEAKER_PATTERN) -> list[NoiseFile]:
+    """Babble from any clean speech: a data dir (``wav.scp``, ``utt2spk``) or a folder of audio
+    files (speakers from their names, ``speech_folder_talkers``). Its speakers are
+    divided between train/dev/test (whole speakers, at least 2 per split, so test babble has
+    voices never heard in train babble), then each split's babble<N> of ``seconds`` (per
+    split) sums N of that split's speakers. Written to ``audio_dir`` as
+    ``<dir name>-babble<N>_<split>.wav``, pinned to its split, with its talkers."""
+    speech_dir = Path(speech_dir)
+    if not speech_dir.is_dir():
+        raise SitoolError(f"{speech_dir}: not found; babble needs a folder of speech files "
+                          "<speaker>_<n>.wav or a data dir with wav.scp and utt2spk")
+    if (speech_dir / "mix.tsv").is_file():
+        raise SitoolError(f"{speech_dir}: a noisy set (has mix.tsv); make babble from a clean "
+                          "speech data dir")
+    if not counts:
+        raise SitoolError("--babble-counts: give at least one talker count, e.g. 3,8")
+    if any(n < 2 for n in counts):
+        raise SitoolError(f"--babble-counts: talker counts must be >= 2, got {list(counts)}")
+    if len(seconds) != len(SPLITS) or min(seconds) <= 0:
+        raise SitoolError(f"--babble-seconds: expected three positive numbers train,dev,test, "
+                          f"got {list(seconds)}")
+    if (speech_dir / "wav.scp").is_file():
+        spk2utt, audio = talker_pool(speech_dir, {})
+    else:
+        spk2utt, audio = speech_folder_talkers(speech_dir, speaker_pattern)
+    pools = split_talkers(spk2utt, seed, fractions, by_speaker=True)
+    log.info("%s: babble of %s talkers from %s speakers (train/dev/test)", speech_dir,
+             ",".join(str(n) for n in counts), "/".join(str(len(pools[s])) for s in SPLITS))
+    prefix = safe_id(speech_dir.name)
+    audio_dir = Path(audio_dir)
+    out = []
+    for split, n, babble, talkers in babble_per_split(
+            pools, audio, counts, seconds, lambda n, split: rng_for(seed, "babble", n, split)):
+        name = f"{prefix}-babble{n}_{split}"
+        path = audio_dir / f"{name}.wav"
+        write_audio(path, babble)
+        out.append(NoiseFile(name, str(path.resolve()), f"babble{n}", "babble", split, talkers))
+    return out

@@ -17,6 +17,12 @@ one file each); a type with 1 or 2 files has each file cut into three disjoint t
 (train first, then dev, then test; millisecond boundaries, so whole 16 kHz samples).
 Files a reader pinned to a split (babble built from per-split talkers) stay whole in it.
 Unreadable, silent or too short inputs are skipped with a logged count.
+
+Noise is mixed at 16 kHz mono. ``prepare_noise_dirs`` writes a 16 kHz mono copy of every
+file at another rate or with several channels (``resampled_copies``: float WAV, so a mixture
+is bit-identical to one that resampled the original on load) under ``<out>/noise_audio/<name>/``
+and points ``wav.scp`` at it, so training reads never resample noise; the ``segments`` time
+ranges are the same in both.
 """
 
 from __future__ import annotations
@@ -25,14 +31,14 @@ import logging
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from sitool.audio import SAMPLE_RATE, audio_duration, load_audio
+from sitool.audio import SAMPLE_RATE, audio_duration, audio_info, load_audio, write_audio
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, format_table, read_table
 from sitool.mixture import CATEGORIES, format_noise_path
@@ -330,18 +336,71 @@ def noise_dir_paths(out: str | os.PathLike, name: str = "noise") -> dict[str, Pa
     return {split: Path(out) / f"{name}_{split}" for split in SPLITS}
 
 
+def noise_audio_dir(out: str | os.PathLike, name: str = "noise") -> Path:
+    """Where ``prepare_noise_dirs`` writes 16 kHz copies: ``<out>/noise_audio/<name>``."""
+    return Path(out) / "noise_audio" / name
+
+
+def _format(path: str | os.PathLike) -> str | None:
+    """``"22050 Hz/1 ch"`` when ``path`` is not 16 kHz mono (every read would convert it)."""
+    info = audio_info(path)
+    if info.samplerate == SAMPLE_RATE and info.channels == 1:
+        return None
+    return f"{info.samplerate} Hz/{info.channels} ch"
+
+
+def resampled_copies(split: dict[str, list[NoiseSegment]], audio_dir: str | os.PathLike,
+                     overwrite: bool = False, progress: bool = True
+                     ) -> dict[str, list[NoiseSegment]]:
+    """``split`` with every recording that is not 16 kHz mono replaced by a 16 kHz mono copy
+    ``<audio_dir>/<recording>.wav`` (float WAV: the samples ``load_audio`` would give; time
+    ranges unchanged). A copy newer than its source is reused unless ``overwrite``."""
+    audio_dir = Path(audio_dir)
+    paths = {s.recording: s.path for segs in split.values() for s in segs}
+    formats = {rec: _format(path) for rec, path in sorted(paths.items())}
+    todo = {rec: paths[rec] for rec, fmt in formats.items() if fmt is not None}
+    names = Counter(safe_id(rec) for rec in todo)
+    if names and max(names.values()) > 1:
+        raise SitoolError(f"noise recordings {[r for r in todo if names[safe_id(r)] > 1][:3]} "
+                          "map to the same copy name; give the files distinct names")
+    copies, reused = {}, 0
+    for rec, path in tqdm(todo.items(), desc="16 kHz noise copies", disable=not progress,
+                          leave=False):
+        copy = audio_dir / f"{safe_id(rec)}.wav"
+        if (not overwrite and copy.is_file()
+                and copy.stat().st_mtime >= Path(path).stat().st_mtime):
+            reused += 1
+        else:
+            write_audio(copy, load_audio(path, SAMPLE_RATE, downmix=True), SAMPLE_RATE,
+                        subtype="FLOAT")
+        copies[rec] = str(copy.resolve())
+    if todo:
+        rates = Counter(formats[rec] for rec in todo)
+        log.info("noise: %d file(s) not at 16 kHz mono (%s): 16 kHz copies in %s (%d written, "
+                 "%d reused), so mixing never resamples", len(todo),
+                 ", ".join(f"{n} at {k}" for k, n in sorted(rates.items())), audio_dir,
+                 len(todo) - reused, reused)
+    return {key: [replace(s, path=copies.get(s.recording, s.path)) for s in segs]
+            for key, segs in split.items()}
+
+
 def prepare_noise_dirs(read_files: Callable[[], Sequence[NoiseFile]], out: str | os.PathLike,
                        name: str = "noise",
                        fractions: tuple[float, float, float] = DEFAULT_FRACTIONS, seed: int = 0,
-                       overwrite: bool = False) -> dict[str, Path]:
+                       overwrite: bool = False,
+                       audio_dir: str | os.PathLike | None = None) -> dict[str, Path]:
     """Write ``<out>/<name>_{train,dev,test}`` from the files ``read_files()`` returns (called
-    only when the dirs must be (re)made: existing dirs are reused unless ``overwrite``)."""
+    only when the dirs must be (re)made: existing dirs are reused unless ``overwrite``).
+    Files not at 16 kHz mono are copied to ``audio_dir`` (default ``<out>/noise_audio/<name>``)
+    at 16 kHz mono and the dirs point at the copies (``resampled_copies``)."""
     targets = noise_dir_paths(out, name)
     if not overwrite and all((p / "noise2type").is_file() for p in targets.values()):
         log.info("%s: noise dirs exist, reusing them (--overwrite redoes them)",
                  ", ".join(str(p) for p in targets.values()))
         return targets
     split = split_noise_files(read_files(), fractions, seed)
+    split = resampled_copies(split, audio_dir if audio_dir is not None
+                             else noise_audio_dir(out, name), overwrite)
     for key, target in targets.items():
         write_noise_dir(target, split[key])
         log.info("wrote %s (%d entries)", target, len(split[key]))

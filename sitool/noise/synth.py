@@ -5,6 +5,9 @@ Writes, in one atomic step, a directory::
     <type>.wav                  one long file per procedural type (split later by time range)
     babble<N>_<split>.wav       babble of N talkers, from that split's babble talkers only
     manifest.tsv                recording, path (relative), type, category, split, talkers
+    babble_utts_<split>.list    the talker utterances (ids of the talker data dir) that split's
+                                babble is made of: stage 3 pretrains the SSL model on the
+                                train list only, so no dev/test babble speech is heard there
     synth_noise.yaml            the settings it was made with
 
 The babble talkers (``data/babble_talkers``, held-out synthetic speakers made by stage 1,
@@ -28,7 +31,7 @@ from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, write_yaml
 from sitool.noise import procedural
-from sitool.noise.babble import assign_talkers, make_babble
+from sitool.noise.babble import babble_per_split
 from sitool.noise.seeds import rng_for
 from sitool.noise.sources import DEFAULT_FRACTIONS, SPLITS, NoiseFile, split_counts
 from sitool.noise.tts import tts_talkers as make_tts_talkers
@@ -47,13 +50,15 @@ MIN_SPEAKERS_PER_SPLIT = 2  # below this, babble voices would be one speaker: sp
 
 
 def split_talkers(spk2utt: dict[str, list[str]], seed: int,
-                  fractions: Sequence[float] = DEFAULT_FRACTIONS) -> dict[str, dict[str, list[str]]]:
-    """Divide babble talkers between the splits: ``split -> {speaker: [utts]}``; no utterance
-    is in two splits.
+                  fractions: Sequence[float] = DEFAULT_FRACTIONS,
+                  by_speaker: bool = False) -> dict[str, dict[str, list[str]]]:
+    """Divide babble talkers between the splits: ``split -> {speaker: [utts]}`` (speakers
+    sorted); no utterance is in two splits.
 
     Whole speakers per split when every split gets at least ``MIN_SPEAKERS_PER_SPLIT``
     (so test babble has unseen voices); otherwise every speaker's utterances are divided
-    (so each split's babble still mixes several voices; 3 utterances per speaker needed).
+    (so each split's babble still mixes several voices; 3 utterances per speaker needed),
+    or, with ``by_speaker``, an error saying how many speakers that needs.
     """
     speakers = sorted(spk2utt)
     if not speakers:
@@ -65,7 +70,15 @@ def split_talkers(spk2utt: dict[str, list[str]], seed: int,
         for rank, i in enumerate(order):
             split = "train" if rank < n_train else "dev" if rank < n_train + n_dev else "test"
             pools[split][speakers[i]] = sorted(spk2utt[speakers[i]])
-        return pools
+        return {split: dict(sorted(pool.items())) for split, pool in pools.items()}
+    if by_speaker:
+        counts = "/".join(str(c) for c in split_counts(len(speakers), tuple(fractions))) \
+            if len(speakers) >= 3 else "fewer than 1 each"
+        raise SitoolError(f"babble talkers: {len(speakers)} speaker(s) give train/dev/test "
+                          f"{counts} with --fractions {','.join(f'{f:g}' for f in fractions)}; "
+                          f"babble with talkers disjoint between the splits needs at least "
+                          f"{MIN_SPEAKERS_PER_SPLIT} per split (e.g. 8 speakers at 0.6,0.2,0.2, "
+                          "6 at 0.34,0.33,0.33); use a speech data dir with more speakers")
     log.info("babble talkers: %d speakers are too few to give each split %d; dividing each "
              "speaker's utterances between the splits instead", len(speakers),
              MIN_SPEAKERS_PER_SPLIT)
@@ -83,10 +96,10 @@ def split_talkers(spk2utt: dict[str, list[str]], seed: int,
     return pools
 
 
-def _talker_pool(talker_dir: Path | None, tts: dict[str, list]) -> tuple[
+def talker_pool(talker_dir: Path | None, tts: dict[str, list]) -> tuple[
         dict[str, list[str]], Callable[[str], np.ndarray]]:
-    """``spk2utt`` of every babble talker (held-out synthetic speakers and TTS talkers) and a
-    function giving an utterance's audio."""
+    """``spk2utt`` of every babble talker (the speakers of the data dir ``talker_dir`` and
+    TTS talkers) and a function giving an utterance's audio."""
     spk2utt: dict[str, list[str]] = {}
     tts_audio: dict[str, np.ndarray] = {}
     for spk, utterances in tts.items():
@@ -95,7 +108,7 @@ def _talker_pool(talker_dir: Path | None, tts: dict[str, list]) -> tuple[
     if talker_dir is None:
         return spk2utt, tts_audio.__getitem__
     data = DataDir(talker_dir)
-    data.require("utt2spk", "wav.scp", made_by="stage 1 (sitool prepare synth)")
+    data.require("utt2spk", "wav.scp", made_by="stage 1 (sitool prepare)")
     clash = sorted(set(data.spk2utt) & set(spk2utt))
     if clash:
         raise SitoolError(f"{talker_dir}: speaker {clash[0]} clashes with a TTS talker name")
@@ -106,29 +119,26 @@ def _talker_pool(talker_dir: Path | None, tts: dict[str, list]) -> tuple[
     return spk2utt, audio
 
 
-def _babble_files(spk2utt: dict[str, list[str]], audio: Callable[[str], np.ndarray],
+def _babble_files(pools: dict[str, dict[str, list[str]]], audio: Callable[[str], np.ndarray],
                   counts: Sequence[int], seconds: Sequence[float], seed: int,
                   tmp: Path) -> list[NoiseFile]:
-    pools = split_talkers(spk2utt, seed)
-    audio_cache: dict[str, np.ndarray] = {}
     files = []
-    jobs = [(split, n) for split in SPLITS for n in counts]
-    for split, n in tqdm(jobs, desc="babble", leave=False):
-        pool = pools[split]
-        rng = rng_for(seed, "babble", n, split)
-        speakers = assign_talkers(sorted(pool), n, rng)
-        talkers = []
-        for spk in speakers:
-            for utt in pool[spk]:
-                if utt not in audio_cache:
-                    audio_cache[utt] = audio(utt)
-            talkers.append([audio_cache[utt] for utt in pool[spk]])
-        babble = make_babble(talkers, seconds[SPLITS.index(split)], rng)
+    for split, n, babble, talkers in babble_per_split(
+            pools, audio, counts, seconds, lambda n, split: rng_for(seed, "babble", n, split)):
         name = f"babble{n}_{split}"
         write_audio(tmp / f"{name}.wav", babble)
-        files.append(NoiseFile(name, f"{name}.wav", f"babble{n}", "babble", split,
-                               tuple(sorted(set(speakers)))))
+        files.append(NoiseFile(name, f"{name}.wav", f"babble{n}", "babble", split, talkers))
     return files
+
+
+def write_babble_utt_lists(out: Path, pools: dict[str, dict[str, list[str]]],
+                           talker_utts: Sequence[str]) -> None:
+    """``babble_utts_<split>.list``: per split, the utterances of the talker data dir (one id a
+    line, sorted; TTS talkers are not in it) its babble draws from."""
+    known = set(talker_utts)
+    for split, pool in pools.items():
+        utts = sorted(u for utts in pool.values() for u in utts if u in known)
+        (out / f"babble_utts_{split}.list").write_text("".join(f"{u}\n" for u in utts))
 
 
 def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.PathLike | None,
@@ -166,10 +176,13 @@ def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.Path
             write_audio(tmp / f"{noise_type}.wav", signal)
             files.append(NoiseFile(noise_type, f"{noise_type}.wav", noise_type, "non-babble"))
         if (babble_talkers is not None or tts_talkers) and babble_counts:
-            spk2utt, audio = _talker_pool(
+            spk2utt, audio = talker_pool(
                 None if babble_talkers is None else Path(babble_talkers),
                 make_tts_talkers(tts_talkers, tts_utts, seed))
-            files += _babble_files(spk2utt, audio, babble_counts, babble_seconds, seed, tmp)
+            pools = split_talkers(spk2utt, seed)
+            files += _babble_files(pools, audio, babble_counts, babble_seconds, seed, tmp)
+            if babble_talkers is not None:
+                write_babble_utt_lists(tmp, pools, DataDir(babble_talkers).utts)
         lines = ["\t".join(MANIFEST_COLUMNS)]
         for f in files:
             lines.append("\t".join((f.recording, f.path, f.noise_type, f.category,

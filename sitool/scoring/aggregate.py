@@ -4,9 +4,11 @@ Definitions (docs/scoring.md has the long form):
 
 - per-target PPMC of a group = mean over the group's utterances of the utterance's PPMC for
   that target (utterances with a constant reference track excluded, see ``metrics``);
-- mean PPMC = mean over the headline targets of the per-target PPMC: the six TVs
-  (LA LP TTCL TTCD TBCL TBCD) when every scored model predicts them all, else every target
-  all models share;
+- mean PPMC = mean over the headline targets of the per-target PPMC: those a ``headline:``
+  list in the scored data dirs' ``targets`` file names (:func:`choose_headline`); without one,
+  the six TVs (LA LP TTCL TTCD TBCL TBCD) when every scored model predicts them all, else every
+  target all models share except the source features (F0, periodicity, aperiodicity,
+  voicing);
 - RMSE of a group = mean over utterances of the utterance's RMSE (target units);
 - a model with several seeds: mean and sample std (ddof 1) over seeds of the seeds' values;
 - relative improvement of P over a baseline P_base = 100 (P - P_base) / P_base, undefined
@@ -18,6 +20,7 @@ reads ``all``.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -25,11 +28,18 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from sitool.articulation.source import SOURCE_NAMES
 from sitool.datadir import CLEAN, CONDITION_CATEGORIES
 from sitool.errors import SitoolError
 from sitool.scoring.metrics import CONST_PRED, CONST_REF
 
+log = logging.getLogger(__name__)
+
 TVS = ["LA", "LP", "TTCL", "TTCD", "TBCL", "TBCD"]
+# Source (not articulatory) targets, left out of the default headline: those sitool prepare
+# appends from the audio (sitool.articulation.source) and the synthetic corpus' VOICING.
+SOURCE_FEATURES = (*SOURCE_NAMES, "VOICING")
+DEFAULT_RULE = "default"
 ALL_TYPES = "all"
 KEYS = ["set", "category", "noise_type", "snr_db"]
 POOLED_KEYS = ["category", "noise_type", "snr_db"]
@@ -111,17 +121,47 @@ def apply_filters(df: pd.DataFrame, filters: Filters) -> pd.DataFrame:
     return out
 
 
-def headline_targets(df: pd.DataFrame) -> list[str]:
-    """The targets mean PPMC averages: the six TVs if every experiment has them, else the shared ones."""
+def is_source_feature(name: str) -> bool:
+    """F0, periodicity, aperiodicity or voicing (any case): not an articulatory target."""
+    return name.lower() in {n.lower() for n in SOURCE_FEATURES}
+
+
+def choose_headline(df: pd.DataFrame, declared: Sequence[str] | None = None,
+                    source: str = "") -> tuple[list[str], str]:
+    """The targets mean PPMC averages, and how they were chosen (``DEFAULT_RULE`` or
+    ``declared``).
+
+    ``declared``: the ``headline:`` list of the scored data dirs' ``targets`` file
+    (``source``); its targets that some scored model lacks are left out (logged). Without
+    one: the six TVs if every experiment has them, else the targets they share except the
+    source features (all shared targets when those are all source features)."""
     per_exp = [set(g) for _, g in df.groupby("exp")["target"]]
     common = set.intersection(*per_exp) if per_exp else set()
+    if declared is not None:
+        targets = [t for t in declared if t in common]
+        missing = [t for t in declared if t not in common]
+        if not targets:
+            raise SitoolError(f"{source}: no headline target ({', '.join(declared)}) is "
+                              "predicted by every scored model; fix the headline list or score "
+                              "the models separately")
+        if missing:
+            log.warning("%s: headline targets %s are not predicted by every scored model; the "
+                        "headline is over %s", source, ", ".join(missing), ", ".join(targets))
+        return targets, "declared"
     if all(tv in common for tv in TVS):
-        return list(TVS)
+        return list(TVS), DEFAULT_RULE
     ordered = list(dict.fromkeys(df["target"]))
-    targets = [t for t in ordered if t in common]
-    if not targets:
+    shared = [t for t in ordered if t in common]
+    if not shared:
         raise SitoolError("the scored experiments share no target; score them separately")
-    return targets
+    articulatory = [t for t in shared if not is_source_feature(t)]
+    return articulatory or shared, DEFAULT_RULE
+
+
+def headline_targets(df: pd.DataFrame, declared: Sequence[str] | None = None,
+                     source: str = "") -> list[str]:
+    """The targets mean PPMC averages (:func:`choose_headline`)."""
+    return choose_headline(df, declared, source)[0]
 
 
 def pool_types(df: pd.DataFrame, by_type: bool) -> pd.DataFrame:
@@ -203,6 +243,8 @@ class Summary:
     target_models: pd.DataFrame        # per-target PPMC / RMSE over seeds per (model, keys, target)
     se: pd.DataFrame | None = None     # SE metrics over seeds per (system, keys), see se_summary
     models: list[str] = field(default_factory=list)
+    headline_file: str | None = None   # the targets file whose headline: list chose ``targets``
+                                       # (None: the default rule, choose_headline)
 
     def conditions(self) -> pd.DataFrame:
         """The distinct condition rows, in display order."""
@@ -238,8 +280,11 @@ def lookup(df: pd.DataFrame, where: dict) -> pd.Series | None:
 
 
 def summarise(si: pd.DataFrame, keys: Sequence[str], models: Sequence[str],
-              se: pd.DataFrame | None = None, targets: Sequence[str] | None = None) -> Summary:
-    """Aggregate filtered SI rows (and SE rows) by ``keys`` for every model."""
+              se: pd.DataFrame | None = None, targets: Sequence[str] | None = None,
+              headline_file: str | None = None) -> Summary:
+    """Aggregate filtered SI rows (and SE rows) by ``keys`` for every model; ``targets``
+    (default :func:`headline_targets`) make the mean PPMC, chosen by the ``headline:`` of
+    ``headline_file`` when given."""
     keys = list(keys)
     targets = list(targets) if targets is not None else headline_targets(si)
     tt = per_target(si, keys)
@@ -258,7 +303,7 @@ def summarise(si: pd.DataFrame, keys: Sequence[str], models: Sequence[str],
     se_summary = summarise_se(se, keys) if se is not None and not se.empty else None
     return Summary(keys=keys, targets=targets, per_target=tt, per_exp=per_exp,
                    per_model=per_model, target_models=target_models, se=se_summary,
-                   models=list(models))
+                   models=list(models), headline_file=headline_file)
 
 
 SE_METRICS = ["pesq", "stoi", "si_sdr", "estoi", "pesq_nb", "csig", "cbak", "covl"]

@@ -2,6 +2,9 @@
 
 - ``ppmc_vs_snr.png``: mean PPMC against SNR, one panel per noise category (babble,
   non-babble), one line per model (error bars = std over seeds), clean as a reference point;
+  below, small multiples: one panel per target (wrapped into rows of at most
+  ``TARGET_COLUMNS``; line style = category), with one legend for the whole figure, so a
+  corpus with 15 targets stays as readable as one with 6;
 - ``se_vs_snr.png``: PESQ / STOI / SI-SDR against SNR for the noisy input and SE models;
 - ``tracks_<utt>_<condition>.png``: one test utterance's predicted and reference trajectories
   under the spectrogram of the model input, clean and at the lowest SNR of each category, for
@@ -26,6 +29,8 @@ from sitool.scoring.tables import NOISY_INPUT, SE_LABELS
 log = logging.getLogger(__name__)
 
 NOISY_CATEGORIES = ["babble", "non-babble"]
+TARGET_COLUMNS = 4                          # small multiples per row of ppmc_vs_snr.png
+CATEGORY_STYLES = ["-", "--", ":", "-."]    # line style per noise category (small multiples)
 
 
 def _categories(summary: Summary, df=None) -> list[str]:
@@ -51,16 +56,18 @@ def _series(df, where: dict, value: str, std: str | None, category: str):
 
 
 def _draw_lines(ax, df, systems: Sequence[str], key: str, value: str, std: str | None,
-                category: str, clean_x: float) -> None:
+                category: str, clean_x: float, where: dict | None = None, ls: str = "-",
+                small: bool = False, with_clean: bool = True) -> None:
     for i, system in enumerate(systems):
-        x, y, s, clean = _series(df, {key: system}, value, std, category)
-        color = f"C{i}"
+        x, y, s, clean = _series(df, {key: system, **(where or {})}, value, std, category)
+        color = f"C{i % 10}"
         if len(x):
-            ax.errorbar(x, y, yerr=np.nan_to_num(s), marker="o", ms=4, lw=1.4, capsize=3,
-                        color=color, label=system)
-        if clean is not None:
-            ax.errorbar([clean_x], [clean[0]], yerr=[np.nan_to_num(clean[1])], marker="s", ms=5,
-                        capsize=3, color=color, ls="none",
+            ax.errorbar(x, y, yerr=np.nan_to_num(s), marker="o", ms=2.5 if small else 4,
+                        lw=1.0 if small else 1.4, capsize=0 if small else 3, color=color,
+                        ls=ls, label=system)
+        if clean is not None and with_clean:
+            ax.errorbar([clean_x], [clean[0]], yerr=[np.nan_to_num(clean[1])], marker="s",
+                        ms=3 if small else 5, capsize=0 if small else 3, color=color, ls="none",
                         label=None if len(x) else system)
 
 
@@ -80,8 +87,29 @@ def _clean_x(snrs: Sequence[float]) -> float:
     return max(snrs) + max(5.0, 0.25 * span)
 
 
+def _plotted_targets(summary: Summary) -> list[str]:
+    """Every target with scores, in the data's order (headline targets first)."""
+    present = list(dict.fromkeys(summary.target_models["target"])) \
+        if summary.target_models is not None and not summary.target_models.empty else []
+    return [t for t in summary.targets if t in present] + \
+        [t for t in present if t not in summary.targets]
+
+
+def _wrap(names: Sequence[str], width: int = 60) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(" ".join(names), width))
+
+
 def plot_ppmc_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
-    """Mean PPMC vs SNR, a panel per noise category, a line per model (± std over seeds)."""
+    """Mean PPMC vs SNR, a panel per noise category, a line per model (± std over seeds);
+    under it a small panel per target (module docstring), one legend for the figure."""
+    fig = ppmc_vs_snr_figure(summary)
+    return None if fig is None else save_figure(fig, Path(out))
+
+
+def ppmc_vs_snr_figure(summary: Summary):
+    """The matplotlib figure of :func:`plot_ppmc_vs_snr` (None without noisy categories)."""
     categories = _categories(summary)
     if not categories:
         return None
@@ -90,16 +118,53 @@ def plot_ppmc_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:
     snrs = sorted(float(s) for s in df.loc[df["category"] != "clean", "snr_db"].unique())
     clean_x = _clean_x(snrs)
     has_clean = (df["category"] == "clean").any()
-    fig, axes = plt.subplots(1, len(categories), figsize=(4.6 * len(categories), 3.6),
-                             sharey=True, squeeze=False)
-    for ax, category in zip(axes[0], categories):
+    targets = _plotted_targets(summary)
+    cols = min(TARGET_COLUMNS, max(1, len(targets)))
+    rows = math.ceil(len(targets) / cols) if targets else 0
+    width = max(4.6 * len(categories), 3.0 * cols)
+    fig = plt.figure(figsize=(width, 4.2 + 2.3 * rows), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[4.2, max(2.3 * rows, 0.01)]) \
+        if rows else (fig, None)
+    axes = top.subplots(1, len(categories), sharey=True, squeeze=False)[0]
+    for ax, category in zip(axes, categories):
         _draw_lines(ax, df, summary.models, "model", "mean", "std", category, clean_x)
         _snr_axis(ax, snrs, clean_x, has_clean)
-        ax.set_title(f"{category} noise", fontsize=10)
-    axes[0][0].set_ylabel(f"mean PPMC ({' '.join(summary.targets)})", fontsize=8)
-    axes[0][-1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return save_figure(fig, Path(out))
+        ax.set_title(f"{category} noise: mean PPMC", fontsize=10)
+    axes[0].set_ylabel("mean PPMC", fontsize=9)
+    top.suptitle(f"mean over {len(summary.targets)} target(s): {_wrap(summary.targets, 90)}",
+                 fontsize=8)
+    if rows:
+        grid = bottom.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
+        tm = summary.target_models
+        for k, ax in enumerate(grid.flat):
+            if k >= len(targets):
+                ax.set_visible(False)
+                continue
+            for c, category in enumerate(categories):
+                _draw_lines(ax, tm, summary.models, "model", "mean", "std", category, clean_x,
+                            where={"target": targets[k]},
+                            ls=CATEGORY_STYLES[c % len(CATEGORY_STYLES)], small=True,
+                            with_clean=c == 0)
+            _snr_axis(ax, snrs, clean_x, has_clean)
+            ax.set_title(targets[k], fontsize=9, pad=2)
+            ax.tick_params(labelsize=7)
+            ax.set_xlabel("SNR [dB]" if k + cols >= len(targets) else "", fontsize=8)
+            if k % cols == 0:
+                ax.set_ylabel("PPMC", fontsize=8)
+        bottom.suptitle("PPMC per target", fontsize=9)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{i % 10}", marker="o", lw=1.4, label=m)
+               for i, m in enumerate(summary.models)]
+    if rows and len(categories) > 1:
+        handles += [Line2D([], [], color="0.3", lw=1.2, ls=CATEGORY_STYLES[c % 4],
+                           label=f"{category} (per target)")
+                    for c, category in enumerate(categories)]
+    if has_clean:
+        handles.append(Line2D([], [], color="0.3", marker="s", ls="none", label="clean"))
+    fig.legend(handles=handles, loc="outside lower center", fontsize=8,
+               ncol=min(len(handles), max(2, int(width // 1.8))), frameon=False)
+    return fig
 
 
 def plot_se_vs_snr(summary: Summary, out: str | os.PathLike) -> Path | None:

@@ -28,8 +28,8 @@ from typing import Sequence
 import sitool
 from sitool.io import atomic_write_text
 from sitool.scoring import tables
-from sitool.scoring.aggregate import (ALL_TYPES, SE_METRICS, Filters, Summary, format_snr,
-                                      lookup)
+from sitool.scoring.aggregate import (ALL_TYPES, SE_METRICS, SOURCE_FEATURES, TVS, Filters,
+                                      Summary, format_snr, lookup)
 from sitool.scoring.tables import (NOISY_INPUT, REFERENCE_MARK, SE_DIGITS, SE_LABELS, fmt_gain,
                                    fmt_number, markdown_table, reference_label, seed_label)
 
@@ -310,6 +310,22 @@ def conditions_note(by_type: Summary) -> str:
     return text + " (conditions as in each noisy set's mix.tsv)."
 
 
+def headline_note(summary: Summary, recipe_dir: Path) -> str:
+    """One line: which targets the headline mean PPMC is over, why, and which are left out."""
+    left_out = [t for t in _all_targets(summary) if t not in summary.targets]
+    if summary.headline_file is not None:
+        why = f"the `headline:` list of {recipe_path(summary.headline_file, recipe_dir)}"
+    elif summary.targets == list(TVS):
+        why = "the default: the six tract variables"
+    else:
+        why = ("the default: every target the models share but the source features "
+               f"({', '.join(SOURCE_FEATURES)})")
+    text = f"Headline targets (mean PPMC): {', '.join(summary.targets)} ({why}"
+    if left_out:
+        text += f"; not in it: {', '.join(left_out)}, see the per-target tables"
+    return text + "; a `headline:` list in the data dir's `targets` file chooses others)."
+
+
 def render_results(experiments, headline: Summary, by_type: Summary, filters: Filters,
                    sets: Sequence[str], plots: Sequence[Path] = (), out_dir: Path = Path("."),
                    command: str | None = None, paired=None, se_paired=None,
@@ -331,7 +347,7 @@ def render_results(experiments, headline: Summary, by_type: Summary, filters: Fi
     sentence = finding(headline, baselines, featured, references)
     if sentence:
         lines += [sentence, ""]
-    lines += [conditions_note(by_type), ""]
+    lines += [conditions_note(by_type), "", headline_note(headline, recipe_dir), ""]
     lines += [
         "## Mean PPMC by SNR",
         "",

@@ -147,13 +147,46 @@ def rows_per_type(df: pd.DataFrame, filters: Filters, by_type: bool) -> bool:
     return by_type or any(n not in categories for n in filters.noises)
 
 
+def declared_headline(experiments: Experiments) -> tuple[list[str] | None, str | None]:
+    """The ``headline:`` list of the scored data dirs' ``targets`` files and the file that
+    declares it ((None, None) when none does). Sets that declare different lists are an error;
+    a set that declares none, or whose data dir is gone (scores read from their files, as
+    the model card does), follows the others."""
+    found: dict[tuple[str, ...], str] = {}
+    for decode in experiments.decodes:
+        data_dir = decode.meta.get("data_dir")
+        if not decode.has_targets or not data_dir or not Path(str(data_dir)).is_dir():
+            continue
+        path = decode.data.path / "targets"
+        info = decode.data.targets
+        if info is not None and info.headline is not None:
+            found.setdefault(tuple(info.headline), str(path))
+    if len(found) > 1:
+        (first, first_path), (other, other_path) = list(found.items())[:2]
+        raise SitoolError(f"{other_path}: headline {', '.join(other)} differs from "
+                          f"{', '.join(first)} in {first_path}; the scored sets must declare "
+                          "the same headline (or none)")
+    for headline, path in found.items():
+        return list(headline), path
+    return None, None
+
+
+def headline_of(experiments: Experiments, si: pd.DataFrame) -> tuple[list[str], str | None]:
+    """The headline targets of the scored models and the targets file that declared them
+    (None: the default rule, ``aggregate.choose_headline``)."""
+    declared, path = declared_headline(experiments)
+    targets, _ = aggregate.choose_headline(si, declared, path or "")
+    return targets, path
+
+
 def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame | None,
                   filters: Filters, by_type: bool, pool_sets: bool = False) -> aggregate.Summary:
     """Filter and aggregate the loaded scores (``pool_sets``: group without the set column).
 
     A ``--noise`` filter naming a noise type (not a category) keeps rows per noise type.
+    The mean PPMC is over :func:`headline_of`'s targets.
     """
-    targets = aggregate.headline_targets(si)
+    targets, headline_file = headline_of(experiments, si)
     by_type = rows_per_type(si, filters, by_type)
     si = aggregate.pool_types(aggregate.apply_filters(si, filters), by_type)
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS
@@ -161,14 +194,15 @@ def build_summary(experiments: Experiments, si: pd.DataFrame, se: pd.DataFrame |
         se = aggregate.pool_types(se, by_type)
         se = se[se["set"].isin(set(si["set"])) & se["category"].isin(set(si["category"]))
                 & se["noise_type"].isin(set(si["noise_type"])) & se["snr_db"].isin(set(si["snr_db"]))]
-    return aggregate.summarise(si, keys, experiments.models, se=se, targets=targets)
+    return aggregate.summarise(si, keys, experiments.models, se=se, targets=targets,
+                               headline_file=headline_file)
 
 
 def build_paired(experiments: Experiments, si: pd.DataFrame, filters: Filters, by_type: bool,
                  pool_sets: bool = False) -> pd.DataFrame:
     """Paired comparisons (``paired.paired_comparisons``) of every model against each baseline
     and each filterbank reference, in the condition cells :func:`build_summary` makes from the same arguments."""
-    targets = aggregate.headline_targets(si)
+    targets, _ = headline_of(experiments, si)
     si = aggregate.pool_types(aggregate.apply_filters(si, filters),
                               rows_per_type(si, filters, by_type))
     keys = aggregate.POOLED_KEYS if pool_sets else aggregate.KEYS

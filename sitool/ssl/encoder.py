@@ -2,17 +2,21 @@
 
 ``load_ssl_encoder("microsoft/wavlm-large")`` and ``load_ssl_encoder("exp/ssl_tiny")`` behave
 the same: the model is read with ``AutoModel.from_pretrained`` and its input normalisation
-with ``AutoFeatureExtractor``. Offline (no hub access, ``HF_HUB_OFFLINE=1``), a model that is
-neither a local dir nor in the HF cache fails with one line saying what to do.
+with ``AutoFeatureExtractor``. A model that is neither a local dir nor in the HF cache is fetched
+from the hub; offline (``HF_HUB_OFFLINE=1``, or the hub unreachable: checked first, in a second,
+instead of transformers' ~25 s of retries) it fails with one line saying what to do, naming
+the in-recipe SSL model (``--profile cpu``) as the way to run without the hub.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import warnings
 from pathlib import Path
 from typing import Literal, Sequence
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
@@ -44,19 +48,57 @@ def load_ssl_config(name_or_path: str | os.PathLike):
         raise SitoolError(f"SSL model {name_or_path!r}: no such dir under {Path.cwd()}; it is "
                           "made by stage 3 (sitool pretrain-ssl), or give the right local dir "
                           "or an HF id")
-    try:
-        config = AutoConfig.from_pretrained(name_or_path)
-    except (OSError, ValueError) as e:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
-        how = ("the hub is disabled (HF_HUB_OFFLINE=1): download it elsewhere with "
-               f"`huggingface-cli download {name_or_path}` and pass the local dir"
-               if offline else "check the id, or pass a local dir written by save_pretrained")
-        raise SitoolError(f"SSL model {name_or_path!r}: not found as a local dir or in the "
-                          f"HF cache ({type(e).__name__}); {how}") from None
+    try:  # a local dir or the HF cache first: no network round trip
+        config = AutoConfig.from_pretrained(name_or_path, local_files_only=True)
+    except (OSError, ValueError):
+        config = _config_from_hub(name_or_path)
     if config.model_type not in SUPPORTED_TYPES:
         raise SitoolError(f"SSL model {name_or_path!r}: model_type {config.model_type!r} is not "
                           f"supported (supported: {', '.join(SUPPORTED_TYPES)})")
     return config
+
+
+# Said by every "the hub cannot give it" error: how to run without a hub model.
+NO_HUB_HINT = ("or run without the hub: the in-recipe SSL model pretrained on your corpus "
+               "(a recipe's ./run.sh --profile cpu; top-level ./run.sh --ssl-model '')")
+
+
+def hub_address() -> tuple[str, int]:
+    """(host, port) of the HF hub endpoint (``HF_ENDPOINT``, default huggingface.co)."""
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the hub opens within ``timeout`` seconds: without one,
+    transformers retries for ~25 s before failing."""
+    try:
+        socket.create_connection(hub_address(), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _config_from_hub(name: str):
+    """The config of ``name`` downloaded from the hub, or one line saying why it cannot be."""
+    from transformers import AutoConfig
+
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise SitoolError(f"SSL model {name!r}: not found as a local dir or in the HF cache and "
+                          f"the hub is disabled (HF_HUB_OFFLINE=1): download it elsewhere with "
+                          f"`huggingface-cli download {name}` and pass the local dir, {NO_HUB_HINT}")
+    if not hub_reachable():
+        raise SitoolError(f"SSL model {name!r}: not found as a local dir or in the HF cache, and "
+                          f"the hub ({hub_address()[0]}) cannot be reached: copy the model here "
+                          f"and pass its local dir, {NO_HUB_HINT}")
+    try:
+        return AutoConfig.from_pretrained(name)
+    except (OSError, ValueError) as e:
+        raise SitoolError(f"SSL model {name!r}: not found as a local dir or in the HF cache "
+                          f"({type(e).__name__}); check the id, or pass a local dir written by "
+                          f"save_pretrained, {NO_HUB_HINT}") from None
 
 
 def _load_pretrained(name_or_path: str, pretrained: bool = True):

@@ -3,7 +3,10 @@
 Each ``make_<corpus>_corpus(root, ...)`` writes a few utterances laid out and encoded as the
 real corpus is (see each reader's docstring and docs/corpora.md): EST Track ``.ema`` files
 (MOCHA, mngu0), HPRC and USC-TIMIT struct-array ``.mat`` files, XRMB ``.txy`` text, Carstens
-AG500/AG501 ``.pos`` binaries, or a generic corpus.
+AG500/AG501 ``.pos`` binaries, a generic corpus, or an AG501 recording exported to MATLAB
+(``make_ag501_mat_corpus``: one ``(T, 42)`` matrix per utterance, 48 kHz audio made from the
+articulation). ``make_noise_collection`` writes noise as a user brings it (NOISEX-92-like
+files, non-speech sounds, read speech for babble, each at its own sample rate).
 The files are written byte by byte here, independently of the readers, so that tests compare
 a reader against the format rather than against itself.
 
@@ -466,3 +469,303 @@ def make_carstens_corpus(root: str | os.PathLike, layout: str = "ag501",
     lines += [f"reference: {{UI: {CARSTENS_CHANNELS['UI']}}}", "front_back: x", "vertical: z"]
     (root / "carstens.yaml").write_text("\n".join(lines) + "\n")
     return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Speech-like audio driven by the articulation (so a model can learn something from it)
+
+def articulated_audio(sensors: dict[str, np.ndarray], times: np.ndarray, seconds: float,
+                      rate: int, seed: int = 0, f0_hz: float = 120.0) -> np.ndarray:
+    """A voiced, formant-filtered signal of ``seconds`` s at ``rate`` Hz made from the
+    oriented ``sensors`` tracks (``fake_articulation``) sampled at ``times``.
+
+    Loudness follows the lip aperture (closed lips: near silence), F1 the lip aperture, F2 the
+    tongue dorsum's front-back position, F3 the tongue tip's; the tongue tip near the palate
+    adds frication noise. Peak 0.5, float32.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+
+    def track(name: str, axis: int) -> np.ndarray:
+        return np.interp(t, times, sensors[name][:, axis])
+
+    aperture = track("UL", 1) - track("LL", 1)
+    tt_x, tt_y, td_x = track("TT", 0), track("TT", 1), track("TD", 0)
+    formants = [(250.0 + 60.0 * aperture, 80.0, 1.0),
+                (1500.0 + 120.0 * (td_x + 40.0), 100.0, 0.6),
+                (2500.0 + 80.0 * (tt_x + 12.0), 150.0, 0.3)]
+    f0 = f0_hz * (1.0 + 0.15 * np.sin(2 * np.pi * 0.7 * t + rng.uniform(0, 2 * np.pi)))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = np.zeros(n)
+    for h in range(1, int(min(5000.0, 0.45 * rate) / (0.85 * f0_hz)) + 1):
+        gain = sum(g / (1.0 + ((h * f0 - centre) / width) ** 2)
+                   for centre, width, g in formants)
+        voiced += gain * np.sin(h * phase) / np.sqrt(h)
+    loudness = np.clip((aperture - 1.0) / 6.0, 0.03, 1.0)
+    contact = np.exp(-np.maximum(palate_height(tt_x) - tt_y, 0.0) / 1.0)
+    hiss = np.diff(rng.normal(0.0, 1.0, n + 1))             # high-pass white noise
+    audio = loudness * voiced / max(np.max(np.abs(voiced)), 1e-9) + 0.25 * contact * hiss
+    return (0.5 * audio / np.max(np.abs(audio))).astype(np.float32)
+
+
+def speech_like(seconds: float, rate: int, seed: int = 0, f0_hz: float = 120.0) -> np.ndarray:
+    """``articulated_audio`` of a fresh ``fake_articulation`` draw (a talker's utterance)."""
+    times = np.arange(int(seconds * 100) + 2) / 100.0
+    return articulated_audio(fake_articulation(times, seed), times, seconds, rate, seed, f0_hz)
+
+
+# ---------------------------------------------------------------------------------------------
+# A Carstens AG501 corpus exported to MATLAB: one (T, 42) matrix per utterance
+
+AG501_SENSORS = ("REF", "TT", "TM", "TD", "UL", "LL", "JAW")   # column blocks, in file order
+AG501_AXES = ("x", "y", "z", "phi", "theta", "rms")              # per sensor, in file order
+AG501_RATE = 250.0
+AG501_AUDIO_RATE = 48000
+AG501_MAT_VARIABLE = "data"
+# Per speaker (cycled): where the head-corrected coordinate system puts the articulators (mm,
+# x front-back, y lateral, z up); UL_x means about 132, 64 and 34 mm.
+AG501_ORIGINS = ((124.0, -3.0, 10.0), (56.0, 4.0, -22.0), (26.0, 1.0, 48.0))
+AG501_F0 = (115.0, 210.0, 150.0)
+AG501_GENERIC_YAML = """\
+frame_rate: 250              # AG501 sampling rate (Hz)
+units: mm
+targets_dir: mat             # mat/<utt>.mat beside wav/<utt>.wav
+layout:                      # the (T, 42) matrix: 7 sensors x 6 values, sensor-major
+  sensors: [REF, TT, TM, TD, UL, LL, JAW]
+  axes: [x, y, z, phi, theta, rms]
+columns: [UL_x, UL_z, LL_x, LL_z, JAW_x, JAW_z, TT_x, TT_z, TM_x, TM_z, TD_x, TD_z]
+sensors:                     # for --targets tv: midsagittal = (x front-back, z up)
+  {UL: [UL_x, UL_z], LL: [LL_x, LL_z], JAW: [JAW_x, JAW_z],
+   TT: [TT_x, TT_z], TM: [TM_x, TM_z], TD: [TD_x, TD_z]}
+speaker_pattern: '^([^_]+)_'
+dev_speakers: [s2]           # the split (else a fixed rule picks)
+test_speakers: [s3]
+"""
+
+
+def ag501_origin(speaker_index: int) -> np.ndarray:
+    """The (x, y, z) shift (mm) of the ``speaker_index``-th speaker's sensor coordinates."""
+    base = np.array(AG501_ORIGINS[speaker_index % len(AG501_ORIGINS)])
+    return base + 10.0 * (speaker_index // len(AG501_ORIGINS))
+
+
+def ag501_matrix(sensors: dict[str, np.ndarray], origin: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The ``[T, 42]`` float64 export of oriented ``sensors`` tracks: per ``AG501_SENSORS``
+    block x = origin_x + front-back, y = origin_y + a small lateral wobble, z = origin_z +
+    height, phi/theta (deg), rms (calibration error); REF stays still."""
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(sensors.values())))
+    t = np.arange(n) / AG501_RATE
+    blocks = []
+    for k, name in enumerate(AG501_SENSORS):
+        xz = sensors[name] if name != "REF" else np.tile([-95.0, 20.0], (n, 1))
+        wobble = 0.3 * np.sin(2 * np.pi * (0.4 + 0.1 * k) * t + k) if name != "REF" else 0.0
+        blocks.append(np.column_stack([
+            origin[0] + xz[:, 0], origin[1] + wobble + rng.normal(0, 0.02, n),
+            origin[2] + xz[:, 1],
+            20.0 + 4.0 * k + 5.0 * np.sin(2 * np.pi * 0.5 * t + k),
+            -10.0 + 3.0 * np.cos(2 * np.pi * 0.3 * t + k),
+            0.6 + 0.2 * np.abs(rng.normal(0, 1, n))]))
+    return np.column_stack(blocks)
+
+
+def make_ag501_mat_corpus(root: str | os.PathLike, speakers: Sequence[str] = ("s1", "s2", "s3"),
+                          utts_per_speaker: int = 4, seconds: float = 2.0, seed: int = 0,
+                          write_config: bool = False) -> Path:
+    """A corpus shaped like a Carstens AG501 recording exported to MATLAB::
+
+        <root>/mat/<spk>_<nnn>.mat   one variable 'data': float64 [T, 42] at 250 Hz, columns
+                                     AG501_SENSORS (REF TT TM TD UL LL JAW) x AG501_AXES
+                                     (x y z phi theta rms), sensor-major (0-5: REF x..rms)
+        <root>/wav/<spk>_<nnn>.wav   48 kHz 16-bit mono, made from the same articulation
+                                     (``articulated_audio``)
+        <root>/generic.yaml          only with ``write_config``: AG501_GENERIC_YAML
+
+    x is front-back (forwards), y lateral, z up, in mm, shifted per speaker by
+    ``ag501_origin`` (different sensor origins); no palate trace, no phone labels, no text.
+    Utterance ``i`` (from 1) of the ``s``-th speaker has the tracks
+    ``fake_articulation(times, seed + 10 * s + i)``.
+    """
+    from scipy.io import savemat
+
+    root = Path(root)
+    (root / "mat").mkdir(parents=True, exist_ok=True)
+    for s, spk in enumerate(speakers):
+        for i in range(1, utts_per_speaker + 1):
+            stem = f"{spk}_{i:03d}"
+            times = np.arange(int(round(seconds * AG501_RATE))) / AG501_RATE
+            sensors = fake_articulation(times, seed + 10 * s + i)
+            matrix = ag501_matrix(sensors, ag501_origin(s), seed + 10 * s + i)
+            savemat(root / "mat" / f"{stem}.mat", {AG501_MAT_VARIABLE: matrix})
+            audio = articulated_audio(sensors, times, seconds, AG501_AUDIO_RATE,
+                                      seed + 10 * s + i, AG501_F0[s % len(AG501_F0)])
+            write_audio(root / "wav" / f"{stem}.wav", audio, AG501_AUDIO_RATE)
+    if write_config:
+        (root / "generic.yaml").write_text(AG501_GENERIC_YAML)
+    return root
+
+
+# ---------------------------------------------------------------------------------------------
+# Noise a user brings: NOISEX-92-like files, non-speech sounds, read speech for babble
+
+NOISEX_RATE = 22050
+NOISEX_TYPES = ("white", "pink", "babble", "f16", "factory1", "volvo")
+ISTS_NAME = "ISTS-V1.0_60s_24bit.wav"
+ISTS_RATE = 44100
+SOUNDS_RATE = 20000
+SOUND_NAMES = ("door_knock", "phone_ring", "siren", "water_tap", "keyboard", "bird_chirp")
+SPEECH_RATE = 16000
+
+
+def _peak(x: np.ndarray, peak: float = 0.7) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64) - np.mean(x)
+    return (peak * x / max(np.max(np.abs(x)), 1e-12)).astype(np.float32)
+
+
+def _coloured(rng: np.random.Generator, n: int, rate: int, exponent: float,
+              low_hz: float = 20.0, high_hz: float | None = None) -> np.ndarray:
+    """Gaussian noise with power ~ 1/f**exponent between ``low_hz`` and ``high_hz``."""
+    spectrum = np.fft.rfft(rng.normal(0.0, 1.0, n))
+    f = np.fft.rfftfreq(n, 1.0 / rate)
+    gain = np.where(f >= low_hz, 1.0 / np.maximum(f, low_hz) ** (exponent / 2), 0.0)
+    if high_hz is not None:
+        gain = gain * (f <= high_hz)
+    return np.fft.irfft(spectrum * gain, n)
+
+
+def _decaying_tones(rng: np.random.Generator, n: int, rate: int, onsets: np.ndarray,
+                    freq_hz: tuple[float, float], decay_s: float) -> np.ndarray:
+    """Resonant clicks: a decaying sinusoid (random frequency in ``freq_hz``) at each onset."""
+    out = np.zeros(n)
+    length = int(5 * decay_s * rate)
+    k = np.arange(length) / rate
+    for onset in (onsets * rate).astype(int):
+        burst = np.exp(-k / decay_s) * np.sin(2 * np.pi * rng.uniform(*freq_hz) * k)
+        end = min(n, onset + length)
+        out[onset:end] += burst[:end - onset]
+    return out
+
+
+def noisex_like(noise_type: str, seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A few seconds of synthetic noise in the spirit of the NOISEX-92 file ``noise_type``."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    if noise_type == "white":
+        x = rng.normal(0.0, 1.0, n)
+    elif noise_type == "pink":
+        x = _coloured(rng, n, rate, 1.0)
+    elif noise_type == "babble":                 # six talkers at once, staggered
+        x = np.zeros(n)
+        for k in range(6):
+            voice = speech_like(seconds + 1.0, rate, seed + 101 * k, 100.0 + 25.0 * k)
+            start = int(rng.uniform(0, 1.0) * rate)
+            x += voice[start:start + n] / np.sqrt(np.mean(voice ** 2))
+    elif noise_type == "f16":                    # cockpit: broadband roar + engine tones
+        x = _coloured(rng, n, rate, 0.7) / 30.0
+        x = x / np.std(x) + sum(0.3 * np.sin(2 * np.pi * f * t) for f in (160.0, 2500.0, 4100.0))
+    elif noise_type == "factory1":               # machines: hum, rumble, hammer blows
+        rumble = _coloured(rng, n, rate, 1.5)
+        onsets = np.sort(rng.uniform(0, seconds - 0.3, 3 * int(seconds)))
+        hits = _decaying_tones(rng, n, rate, onsets, (700.0, 3000.0), 0.03)
+        x = rumble / np.std(rumble) + 0.4 * np.sin(2 * np.pi * 50.0 * t) + 4.0 * hits
+    elif noise_type == "volvo":                  # car interior: low rumble, engine harmonics
+        x = _coloured(rng, n, rate, 2.0, high_hz=400.0)
+        engine = np.sin(2 * np.pi * 33.0 * t) * (1 + 0.3 * np.sin(2 * np.pi * 0.5 * t))
+        x = x / np.std(x) + 0.5 * engine
+    else:
+        raise ValueError(f"unknown NOISEX-like type {noise_type!r}; use {', '.join(NOISEX_TYPES)}")
+    return _peak(x)
+
+
+def ists_like(seconds: float, rate: int, seed: int) -> np.ndarray:
+    """An ISTS-like test signal: one stream of short speech segments from six voices, with
+    pauses, each segment at the same level."""
+    rng = np.random.default_rng(seed)
+    pieces = []
+    while sum(len(p) for p in pieces) < seconds * rate:
+        voice = int(rng.integers(6))
+        segment = speech_like(float(rng.uniform(0.3, 0.6)), rate, int(rng.integers(1 << 30)),
+                              (100.0, 120.0, 140.0, 190.0, 220.0, 250.0)[voice])
+        pieces += [segment / np.sqrt(np.mean(segment ** 2)),
+                   np.zeros(int(rng.uniform(0.05, 0.25) * rate))]
+    return _peak(np.concatenate(pieces)[:int(round(seconds * rate))])
+
+
+def non_speech_sound(name: str, seconds: float, rate: int, seed: int) -> np.ndarray:
+    """A short everyday non-speech sound (``SOUND_NAMES``)."""
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * rate))
+    t = np.arange(n) / rate
+    if name == "door_knock":
+        onsets = np.array([0.1, 0.35, 0.6]) * seconds
+        x = _decaying_tones(rng, n, rate, onsets, (150.0, 400.0), 0.04)
+    elif name == "phone_ring":
+        x = (np.sin(2 * np.pi * 440.0 * t) + np.sin(2 * np.pi * 480.0 * t)) * ((t % 0.5) < 0.3)
+    elif name == "siren":
+        x = np.sin(2 * np.pi * np.cumsum(900.0 + 300.0 * np.sin(2 * np.pi * 1.5 * t)) / rate)
+    elif name == "water_tap":
+        gurgle = 1 + 0.5 * rng.normal(0, 1, n).cumsum() / np.sqrt(n)
+        x = _coloured(rng, n, rate, 0.0, 800.0, 6000.0) * gurgle
+    elif name == "keyboard":
+        x = _decaying_tones(rng, n, rate, np.sort(rng.uniform(0, seconds - 0.05, int(8 * seconds))),
+                            (2000.0, 6000.0), 0.005)
+    elif name == "bird_chirp":
+        x = np.zeros(n)
+        for start in np.arange(0.05, seconds - 0.1, 0.25):
+            k = (t >= start) & (t < start + 0.08)
+            tau = t[k] - start
+            sweep = np.sin(2 * np.pi * (2500.0 * tau + 0.5 * 20000.0 * tau ** 2))
+            x[k] += sweep * np.hanning(k.sum())
+    else:
+        raise ValueError(f"unknown sound {name!r}; use {', '.join(SOUND_NAMES)}")
+    return _peak(x + rng.normal(0.0, 1e-3, n))
+
+
+def make_noise_collection(root: str | os.PathLike, seed: int = 0, seconds: float = 5.0,
+                          num_talkers: int = 6, utts_per_talker: int = 3,
+                          talker_seconds: float = 1.5) -> dict[str, Path]:
+    """Noise as a user brings it, each folder at its own rate::
+
+        <root>/noisex/{white,pink,babble,f16,factory1,volvo}.wav   22.05 kHz, ``seconds`` each
+        <root>/noisex/ISTS-V1.0_60s_24bit.wav   ISTS-like speech, 44.1 kHz 24-bit (shortened
+                                                to ``seconds``)
+        <root>/sounds/<name>.wav                the six SOUND_NAMES, 20 kHz, ~1 s each
+        <root>/speech/t<NN>_<n>.wav             ``num_talkers`` read-speech talkers (t01, ...)
+                                                x ``utts_per_talker`` utterances, 16 kHz
+
+    Returns ``{"noisex": dir, "sounds": dir, "speech": dir}``. ``make_speech_data_dir`` turns
+    ``speech/`` into a data dir (e.g. babble talkers).
+    """
+    root = Path(root)
+    dirs = {name: root / name for name in ("noisex", "sounds", "speech")}
+    for k, noise_type in enumerate(NOISEX_TYPES):
+        write_audio(dirs["noisex"] / f"{noise_type}.wav",
+                    noisex_like(noise_type, seconds, NOISEX_RATE, seed + k), NOISEX_RATE)
+    write_audio(dirs["noisex"] / ISTS_NAME, ists_like(seconds, ISTS_RATE, seed + 50), ISTS_RATE,
+                subtype="PCM_24")
+    for k, name in enumerate(SOUND_NAMES):
+        write_audio(dirs["sounds"] / f"{name}.wav",
+                    non_speech_sound(name, 1.0, SOUNDS_RATE, seed + 200 + k), SOUNDS_RATE)
+    rng = np.random.default_rng(seed + 300)
+    for talker in range(1, num_talkers + 1):
+        f0 = float(rng.uniform(95.0, 130.0) if talker % 2 else rng.uniform(170.0, 240.0))
+        for i in range(1, utts_per_talker + 1):
+            audio = speech_like(talker_seconds * float(rng.uniform(0.8, 1.2)), SPEECH_RATE,
+                                seed + 1000 * talker + i, f0)
+            write_audio(dirs["speech"] / f"t{talker:02d}_{i}.wav", audio, SPEECH_RATE)
+    return dirs
+
+
+def make_speech_data_dir(speech_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """A data dir (``wav.scp``, ``utt2spk``, ``spk2utt``, ``utt2dur``; no targets) of the
+    ``<speaker>_<n>.wav`` files in ``speech_dir`` (``make_noise_collection``'s ``speech/``)."""
+    from sitool.audio import audio_duration
+    from sitool.datadir import write_data_dir
+
+    files = sorted(Path(speech_dir).glob("*.wav"))
+    utt2spk = {p.stem: p.stem.split("_")[0] for p in files}
+    return write_data_dir(out, utt2spk=utt2spk,
+                          utt2dur={p.stem: audio_duration(p) for p in files},
+                          wav_scp={p.stem: str(p.resolve()) for p in files})

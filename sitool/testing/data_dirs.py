@@ -111,3 +111,23 @@ def make_tv_data_dir(out: str | os.PathLike, num_utts: int = 3, seed: int = 0,
         targets = np.stack(cols, axis=1).astype(np.float32)
         utterances.append((f"spk{i % 2}_{i:03d}", f"spk{i % 2}", audio, targets))
     return write_media_data_dir(out, utterances, TV_TARGETS)
+
+
+EMA_TARGETS = TargetInfo(names=["UL_x", "UL_y", "TT_y"], units=["mm", "mm", "mm"],
+                         frame_rate=100.0)
+
+
+def make_offset_speaker_data_dir(out: str | os.PathLike, offsets: dict[str, Sequence[float]],
+                                 utts_per_speaker: int = 2, seed: int = 0) -> Path:
+    """A clean data dir of toy utterances whose three EMA-like targets (UL_x, UL_y, TT_y, mm)
+    are shifted by a per-speaker offset (``offsets[speaker]``, one value per column), as when
+    each speaker's sensor coordinates have their own origin: the movement (a std of a few mm)
+    is the toy tracks', the offsets are the speakers'."""
+    rng = np.random.default_rng(seed)
+    utterances = []
+    for spk, offset in offsets.items():
+        for i in range(utts_per_speaker):
+            audio, targets = toy_utterance(rng, float(rng.uniform(1.0, 1.4)))
+            shifted = (targets + np.asarray(offset, np.float32)).astype(np.float32)
+            utterances.append((f"{spk}_{i:03d}", spk, audio, shifted))
+    return write_media_data_dir(out, utterances, EMA_TARGETS)

@@ -22,6 +22,9 @@ class DataConfig:
     train_sets: list[str] = field(default_factory=lambda: ["data/train"])
     dev_sets: list[str] = field(default_factory=lambda: ["data/dev"])
     targets: list[str] | None = None     # target columns to learn (None = all in the targets file)
+    normalise: Literal["global", "speaker"] = "global"   # target statistics: global, or per
+                                         # training speaker (centred on each speaker's mean;
+                                         # for sensor origins that differ between speakers)
     batch_seconds: float = 60.0          # max padded audio seconds per batch (per process)
     max_batch_utts: int = 32             # max utterances per batch
     max_utt_seconds: float | None = None  # training skips longer utterances (logged count)

@@ -184,7 +184,7 @@ class UtteranceDataset(Dataset):
                 if problem:  # a wrong frame rate would otherwise train misaligned
                     raise SitoolError(f"{problem}; fix the targets or their frame_rate "
                                       f"(sitool validate-data {data.path})")
-                item["targets"] = self.normaliser.normalise(targets)
+                item["targets"] = self.normaliser.normalise(targets, data.utt2spk.get(utt))
                 item["si_frames"] = min(predictable, len(targets))
         return item
 

@@ -411,14 +411,16 @@ def build_run(cfg: TrainConfig, ctx: D.DistContext, resume: dict | None) -> _Run
         if resume is not None:
             normaliser = TargetNormaliser.from_state(resume["normaliser"])
         else:
-            normaliser = fit_normaliser(train_dirs, info, columns)
+            normaliser = fit_normaliser(train_dirs, info, columns, cfg.data.normalise)
 
     model = build_model(m, len(columns), normaliser.info.frame_rate if normaliser else 100.0,
                         load_ssl=not m.uses_cache)
     if m.type == "cascade" and resume is None:
         _load_se_stage(model, m.cascade)
     train_set = make_dataset(cfg, cfg.data.train_sets, model, normaliser, columns, True)
-    dev_set = make_dataset(cfg, cfg.data.dev_sets, model, normaliser, columns, False)
+    # per-speaker normalisation: dev speakers (unseen in training) centred on their own mean
+    dev_normaliser = normaliser.with_own_means(dev_dirs, columns) if normaliser else None
+    dev_set = make_dataset(cfg, cfg.data.dev_sets, model, dev_normaliser, columns, False)
     model.to(ctx.device)
     _log_model(cfg, model, train_set, dev_set, ctx)
     sampler, loader, dev_loader = _make_loaders(cfg, ctx, train_set, dev_set)
