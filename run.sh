@@ -81,7 +81,8 @@ need() {  # need K PATH...: stop with one line when a PATH (made by stage K) is 
   done
 }
 
-train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M (own logs)
+train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M (own logs), then
+                 # its decode when stage 5 is to run
   local m=$1 start=$SECONDS
   local overrides=("model.ssl.model=$ssl_model" "model.ssl.cache=$ssl_cache")
   local opt
@@ -96,6 +97,19 @@ train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M 
     return 1
   fi
   log "stage 4: $m trained in $((SECONDS - start)) s"
+  # Decode it now, on the core its training freed, while the longer models still train
+  # (stage 5 finds it decoded and reuses it); with --overwrite true stage 5 decodes instead.
+  if run_stage 5 && [ "$overwrite" = false ]; then
+    start=$SECONDS
+    if ! sitool --log-file "$exp/log/stage5_decode_$m.log" decode --exp "$exp/train_$m" \
+        data/test data/test_noisy --nj "$nj" --num-threads 1 --no-progress \
+        > "$exp/log/stage4_decode_$m.console" 2>&1; then
+      echo "run.sh: stage 4: decoding $m failed; last lines of $exp/log/stage4_decode_$m.console:" >&2
+      tail -n 20 "$exp/log/stage4_decode_$m.console" | sed 's/^/    /' >&2
+      return 1
+    fi
+    log "stage 4: $m decoded in $((SECONDS - start)) s (for stage 5)"
+  fi
 }
 
 run_parallel() {  # run_parallel N FUNC ARG...: FUNC ARG for every ARG, N at a time; fails if one failed

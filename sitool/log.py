@@ -73,3 +73,16 @@ def setup_logging(log_file: str | os.PathLike | None = None, verbose: bool = Fal
         os.environ.setdefault("TQDM_MININTERVAL", "30")
     for noisy in ("matplotlib", "PIL", "urllib3", "filelock", "httpx", "numba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def time_left(epoch_seconds: list[float], epochs_left: int) -> str:
+    """What a training log says after an epoch: the time the remaining ``epochs_left`` epochs
+    take at the mean of ``epoch_seconds`` so far, e.g. 'about 3.5 min left (7 more epochs at
+    30 s; early stopping may end it sooner)'; '' when none is left."""
+    if epochs_left <= 0 or not epoch_seconds:
+        return ""
+    per_epoch = sum(epoch_seconds) / len(epoch_seconds)
+    total = per_epoch * epochs_left
+    amount = f"{total / 60:.1f} min" if total >= 90 else f"{total:.0f} s"
+    return (f"about {amount} left ({epochs_left} more epoch{'s' * (epochs_left > 1)} at "
+            f"{per_epoch:.0f} s; early stopping may end it sooner)")

@@ -130,9 +130,10 @@ def test_three_minutes_chunked_matches_whole(hubert_joint):
     assert diff.max() < 0.05 * np.abs(b.enhanced).max(), diff.max()
 
 
-def test_invert_dir_batches_short_files_and_chunks_a_long_one(hubert_joint, tmp_path):
+def test_invert_dir_batches_short_files_and_chunks_a_long_one(hubert_joint, tmp_path, monkeypatch):
     """A dir with two short files and a 50 s one: one frame per 10 ms each, results equal
     to inverting each file alone (batching changes nothing), progress shown for the long one."""
+    monkeypatch.setenv("SITOOL_PROGRESS", "1")     # bars on although stderr is no terminal
     import soundfile as sf
     from click.testing import CliRunner
 

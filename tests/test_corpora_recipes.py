@@ -26,7 +26,9 @@ def test_recipe_layout_hooks_and_configs(name):
     recipe = ROOT / "recipes" / name
     assert os.access(recipe / "run.sh", os.X_OK)
     wrapper = (recipe / "run.sh").read_text()
-    assert "defaults=(--local-dir local --conf-dir conf" in wrapper and "--train-jobs 1" in wrapper
+    assert "defaults=(--local-dir local --corpus corpus)" in wrapper
+    assert "gpu=(--ssl-model microsoft/wavlm-large --conf-dir conf --train-jobs 1)" in wrapper
+    assert ". utils/recipe_profile.sh" in wrapper               # --profile cpu|gpu
     assert 'exec ../../run.sh "${defaults[@]}" "$@"' in wrapper     # help and run share them
     assert (recipe / "utils").is_symlink() and (recipe / "utils").resolve() == ROOT / "utils"
     for hook in HOOKS:

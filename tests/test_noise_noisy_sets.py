@@ -128,7 +128,8 @@ def test_rerun_is_byte_identical_with_identical_audio(world, tmp_path):
         assert np.array_equal(materialise(first.mix[utt]), audio[utt])
 
 
-def test_mix_no_progress_hides_the_progress_bar(world, tmp_path):
+def test_mix_no_progress_hides_the_progress_bar(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("SITOOL_PROGRESS", "1")     # bars on although stderr is no terminal
     outputs = []
     for flags in ([], ["--no-progress"]):
         result = CliRunner().invoke(main, ["mix", str(world["train"]), str(world["noise"]["train"]),

@@ -312,7 +312,8 @@ def test_cli_filters_and_errors(in_recipe):
     assert res.exit_code == 1 and "--noise pink: not a scored noise category or type" in res.output
 
 
-def test_score_no_progress_hides_the_scoring_bars(in_recipe):
+def test_score_no_progress_hides_the_scoring_bars(in_recipe, monkeypatch):
+    monkeypatch.setenv("SITOOL_PROGRESS", "1")     # bars on although stderr is no terminal
     # run.sh stage 6's shard jobs log to files: without --no-progress those held tqdm bars
     runner = CliRunner()
     for flags, shown in (([], True), (["--no-progress"], False)):

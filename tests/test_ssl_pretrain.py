@@ -121,7 +121,8 @@ def test_pretrain_loss_falls_resumes_and_loads(toy_train, tmp_path, monkeypatch)
                      progress=False)
 
 
-def test_pretrain_cli_overrides(toy_train, tmp_path):
+def test_pretrain_cli_overrides(toy_train, tmp_path, monkeypatch):
+    monkeypatch.setenv("SITOOL_PROGRESS", "1")     # bars on although stderr is no terminal
     out = tmp_path / "ssl"
     result = CliRunner().invoke(main, ["pretrain-ssl", str(toy_train), "--out", str(out),
                                        "--config", CONF, *TINY, "train.steps=1",

@@ -17,6 +17,7 @@ from sitool.cli import main
 from sitool.config import from_dict
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
+from sitool.log import time_left
 from sitool.testing.noisy_dirs import make_noisy_copy
 from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
@@ -76,6 +77,18 @@ def test_si_from_cache_never_loads_the_encoder(setup, tmp_path, monkeypatch):
     assert (exp / "curves.png").stat().st_size > 1000
     log = (exp / "train.log").read_text()
     assert "from cache" in log and "dev PPMC" in log
+    # after each epoch but the last: how long the rest should take (issue 34)
+    seconds = [h["seconds"] for h in history]
+    assert f"epoch 1: {time_left(seconds[:1], 2)}" in log
+    assert f"epoch 2: {time_left(seconds[:2], 1)}" in log and "epoch 3: about" not in log
+
+
+def test_time_left_is_the_mean_epoch_times_the_epochs_left():
+    assert time_left([20.0, 40.0], 2) == ("about 60 s left (2 more epochs at 30 s; early "
+                                          "stopping may end it sooner)")
+    assert time_left([100.0], 2).startswith("about 3.3 min left (2 more epochs at 100 s")
+    assert time_left([5.0], 1).startswith("about 5 s left (1 more epoch at 5 s")
+    assert time_left([5.0], 0) == "" and time_left([], 3) == ""
 
 
 def test_dataloader_workers_do_not_change_the_result(setup, tmp_path):

@@ -50,6 +50,7 @@ from sitool.config import to_dict
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, atomic_write_text, read_yaml, write_yaml
+from sitool.log import time_left
 from sitool.ssl.encoder import SSLEncoder
 from sitool.ssl.extract import MASK_WARNING, batch_by_length
 from sitool.ssl.inputs import FrameGrid, default_filterbank_extractor, is_filterbank_model, model_inputs
@@ -673,6 +674,8 @@ def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
                         "valid_acc": scores["acc"], "chance": scores["chance"],
                         "lr": scheduler.get_last_lr()[0], "seconds": time.time() - t0})
         log.info(_log_line(history[-1], epochs))
+        if epoch < epochs:
+            log.info("pretraining: %s", time_left([h["seconds"] for h in history], epochs - epoch))
         with atomic_path(checkpoint) as tmp:
             torch.save({"predictor": predictor.state_dict(), "optimizer": optimizer.state_dict(),
                         "scheduler": scheduler.state_dict(), "history": history}, tmp)

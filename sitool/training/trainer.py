@@ -35,7 +35,7 @@ from sitool.config import from_dict, to_dict
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import read_yaml, write_yaml
-from sitool.log import FORMAT, DATEFMT
+from sitool.log import DATEFMT, FORMAT, time_left
 from sitool.models.config import CascadeConfig, ModelConfig
 from sitool.models.frontend import resolve_layers
 from sitool.models.losses import ppmc_per_target
@@ -369,6 +369,9 @@ def _train(cfg: TrainConfig, resolved: dict, out: Path, ctx: D.DistContext,
         if ctx.is_main:
             save_epoch(run, out, common, state, score, rngs, finished, ctx)
             _log_epoch(entry, cfg.optim.epochs, run.target_names, run.model)
+            if not finished:
+                log.info("epoch %d: %s", epoch, time_left(
+                    [h["seconds"] for h in state["history"]], cfg.optim.epochs - epoch))
             if board is not None:
                 board.add(entry)
         D.barrier(ctx)
