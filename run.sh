@@ -48,6 +48,28 @@ local_dir=local            # recipe hooks: corpus.sh (stage 0), data.sh (stage 1
 conf_dir=conf              # recipe configs (train_*.yaml, pretrain_ssl.yaml, ...)
 
 . "$(dirname "${BASH_SOURCE[0]}")/utils/parse_options.sh"
+# Options that pick what runs are checked before anything runs (one line each): a stage range
+# that selects nothing, or a value bash would misread, is an error, not a silent no-op.
+for opt in stage stop_stage; do
+  if ! [[ ${!opt} =~ ^[0-6]$ ]]; then
+    echo "$0: --${opt//_/-} must be a stage number 0-6, got '${!opt}'" >&2
+    exit 1
+  fi
+done
+if [ "$stage" -gt "$stop_stage" ]; then
+  echo "$0: --stage $stage is after --stop-stage $stop_stage, so no stage would run; give --stage <= --stop-stage" >&2
+  exit 1
+fi
+for opt in nj train_jobs; do
+  if ! [[ ${!opt} =~ ^[1-9][0-9]*$ ]]; then
+    echo "$0: --${opt//_/-} must be a positive integer, got '${!opt}'" >&2
+    exit 1
+  fi
+done
+if [ "$cmd" != local ] && [ "$cmd" != slurm ]; then
+  echo "$0: --cmd must be local or slurm, got '$cmd'" >&2
+  exit 1
+fi
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$root/path.sh"
 

@@ -25,6 +25,10 @@ AUDIO_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
 log = logging.getLogger(__name__)
 
+CLIPPED_FRACTION = 0.001   # integer audio with this share of samples at full scale is clipped
+SILENT_PEAK = 10 ** (-80 / 20)   # a peak below -80 dBFS (3 LSB of 16 bit): silent input
+INTEGER_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
 RESAMPLE_LOG_INTERVAL_S = 300.0  # at most one INFO line about load-time resampling per this long
 
 
@@ -81,6 +85,32 @@ def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return data, int(rate)
 
 
+def level_warnings(data: np.ndarray, subtype: str = "") -> list[str]:
+    """What is wrong with the level of ``data`` (float samples as read, any channels;
+    ``subtype``: the file's soundfile subtype): samples beyond full scale (float files can
+    hold them; written as integers they would clip), clipping (integer audio with many
+    samples at full scale) or silence. Empty when the level is fine."""
+    data = np.asarray(data)
+    peak = float(np.max(np.abs(data))) if data.size else 0.0
+    notes = []
+    if peak > 1.0:
+        count = int(np.count_nonzero(np.abs(data) > 1.0))
+        notes.append(f"out of range: peak {peak:.4g} ({20 * np.log10(peak):.1f} dB above full "
+                     f"scale 1.0), {count} sample(s) ({100 * count / data.size:.2g} %) beyond it")
+    bits = INTEGER_BITS.get(subtype.upper())
+    if bits is not None and data.size:
+        full = 1.0 - 1.5 / 2 ** (bits - 1)          # within one step of either extreme
+        count = int(np.count_nonzero(np.abs(data) >= full))
+        if count >= max(2, CLIPPED_FRACTION * data.size):
+            notes.append(f"clipped: {count} sample(s) ({100 * count / data.size:.2g} %) at "
+                         f"full scale ({subtype}); record at a lower level")
+    if peak < SILENT_PEAK:
+        level = (f"peak {20 * np.log10(peak):.0f} dBFS (below "
+                 f"{20 * np.log10(SILENT_PEAK):.0f} dBFS)") if peak > 0 else "every sample is 0"
+        notes.append(f"silent: {level}; the outputs describe no speech")
+    return notes
+
+
 def resample(signal: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     """Resample a 1-D float32 signal: polyphase FIR (Kaiser-windowed sinc) low-pass at the
     lower Nyquist rate, ``scipy.signal.resample_poly``. Output length ceil(n * new / orig).
@@ -104,15 +134,19 @@ def load_audio(
     rate: int = SAMPLE_RATE,
     downmix: bool = False,
     note: bool = False,
+    warnings: list[str] | None = None,
 ) -> np.ndarray:
     """Load ``path`` as mono float32 at ``rate`` Hz.
 
     Multichannel audio is an error unless ``downmix`` (then channels are averaged and a note
     is logged). Other sample rates are resampled: counted by ``RESAMPLE_LOG`` (a DEBUG line
     per file, an INFO summary at most every 5 min), or with ``note`` (a user's own file, as
-    ``sitool invert`` reads it) an INFO line naming the file.
+    ``sitool invert`` reads it) an INFO line naming the file. ``warnings``: a list that gets
+    :func:`level_warnings` of the file's samples as read (before downmix and resampling).
     """
     data, file_rate = read_audio_file(path)
+    if warnings is not None:
+        warnings.extend(level_warnings(data, audio_info(path).subtype))
     if data.shape[1] > 1:
         if not downmix:
             raise SitoolError(
@@ -145,6 +179,15 @@ def audio_duration(path: str | os.PathLike) -> float:
     """Duration in seconds from the file header."""
     info = audio_info(path)
     return info.frames / info.samplerate
+
+
+def audio_samples(path: str | os.PathLike, rate: int = SAMPLE_RATE) -> int:
+    """How many samples ``load_audio(path, rate)`` returns, from the file header (no samples
+    decoded): the file's frames, or ``ceil(frames * rate / file rate)`` when it is resampled."""
+    info = audio_info(path)
+    if info.samplerate == rate:
+        return int(info.frames)
+    return -(-int(info.frames) * rate // int(info.samplerate))
 
 
 def write_audio(path: str | os.PathLike, signal: np.ndarray, rate: int = SAMPLE_RATE,

@@ -8,13 +8,22 @@ changes. An unknown key is an error that names the nearest valid
 key, so a typo never silently falls back to a default::
 
     error: conf/train_joint.yaml: unknown key 'model.se_wieght' (did you mean 'model.se_weight'?)
+
+A numeric key may declare its domain, ``x: float = in_domain(">0", default=1e-3)`` (field
+metadata ``{"domain": ">0"}``), checked when the config is read (numbers: ``>0``, ``>=0``,
+``>=1``, ``finite``, or an interval ``[0, 1)``; list items each; NaN and infinities are never
+in a domain), so a value out of it is one line naming the key, its value and the domain::
+
+    error: conf/train_joint.yaml: optim.lr_heads = -1.0 is out of its domain (> 0); set a value > 0
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -26,6 +35,63 @@ from sitool.errors import SitoolError
 from sitool.io import read_yaml
 
 C = TypeVar("C")
+
+
+_COMPARISON = re.compile(r"^\s*(>=|>|<=|<)\s*(-?[\d.]+(?:e-?\d+)?)\s*$")
+_INTERVAL = re.compile(r"^\s*([\[(])\s*(-?[\d.]+(?:e-?\d+)?)\s*,\s*(-?[\d.]+(?:e-?\d+)?)\s*([\])])\s*$")
+
+
+def _domain_test(domain: str):
+    """A predicate for ``domain`` (see the module doc); an unknown form is a programming error."""
+    if domain.strip() == "finite":
+        return lambda v: True
+    m = _COMPARISON.match(domain)
+    if m:
+        op, bound = m.group(1), float(m.group(2))
+        return {">": lambda v: v > bound, ">=": lambda v: v >= bound,
+                "<": lambda v: v < bound, "<=": lambda v: v <= bound}[op]
+    m = _INTERVAL.match(domain)
+    if m:
+        lo_open, lo, hi, hi_open = m.group(1) == "(", float(m.group(2)), float(m.group(3)), \
+            m.group(4) == ")"
+        return lambda v: (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    raise ValueError(f"unknown config domain {domain!r}")
+
+
+def in_domain(domain: str, default: Any = dataclasses.MISSING,
+              default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field whose value (or each item of a list value) must lie in ``domain``
+    (``">0"``, ``">=0"``, ``">=1"``, ``"finite"``, ``"[0, 1)"``, ...), checked by
+    :func:`from_dict`."""
+    _domain_test(domain)                      # a typo in a schema fails at import
+    return dataclasses.field(default=default, default_factory=default_factory,
+                             metadata={"domain": domain})
+
+
+def describe_domain(domain: str) -> str:
+    """``">=0"`` -> ``">= 0"``; ``"[0, 1)"`` -> ``"in [0, 1)"``; ``"finite"`` as it is."""
+    m = _COMPARISON.match(domain)
+    if m:
+        return f"{m.group(1)} {m.group(2)}"
+    return domain.strip() if domain.strip() == "finite" else "in " + domain.strip()
+
+
+def check_domain(value: Any, domain: str | None, where: str) -> None:
+    """One line naming the key, its value and its domain when ``value`` (or an item of a list
+    value) lies outside it; NaN and infinities are outside every domain."""
+    if domain is None or value is None:
+        return
+    test = _domain_test(domain)
+    listed = isinstance(value, (list, tuple))
+    for item in (value if listed else [value]):
+        if isinstance(item, bool) or not isinstance(item, (int, float)):
+            continue                          # the type check has already spoken
+        if not math.isfinite(item) or not test(item):
+            what = f"{where} = {list(value)!r}: item {item!r}" if listed else f"{where} = {item!r}"
+            wanted = describe_domain(domain)
+            fix = "finite value" if wanted == "finite" else \
+                f"{'' if math.isfinite(item) else 'finite '}value {wanted}"
+            raise SitoolError(f"{what} is out of its domain ({wanted}); set a {fix}")
 
 
 def _nearest(key: str, valid: Sequence[str]) -> str:
@@ -131,6 +197,7 @@ def from_dict(cls: type[C], data: dict, source: str = "config", prefix: str = ""
             kwargs[name] = from_dict(optional, value, source, prefix + name + ".") if value else None
         else:
             kwargs[name] = _coerce(value, hint, where)
+            check_domain(kwargs[name], fields[name].metadata.get("domain"), where)
     try:
         return cls(**kwargs)
     except TypeError as e:

@@ -28,9 +28,9 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from sitool.audio import SAMPLE_RATE, load_audio
+from sitool.audio import SAMPLE_RATE, audio_samples, load_audio
 from sitool.errors import SitoolError
-from sitool.io import atomic_path, format_table, read_table, read_yaml, write_yaml
+from sitool.io import atomic_path, format_table, read_table, read_yaml, text_lines, write_yaml
 from sitool.mixture import CATEGORIES, MixRow, materialise, materialise_components, read_mix_tsv
 
 # How far the target track's duration (frames / frame_rate) may differ from the audio's.
@@ -134,6 +134,10 @@ class PhoneSegment:
     phone: str
 
 
+# Tables whose lines hold exactly two ids (whitespace in an id shows up as a third field).
+SINGLE_VALUE_TABLES = {"utt2spk": "<utt> <speaker>", "utt2dur": "<utt> <seconds>"}
+
+
 class DataDir:
     """Read access to one data directory. Files are read lazily and cached."""
 
@@ -153,7 +157,7 @@ class DataDir:
         return (self.path / filename).is_file()
 
     def _table(self, filename: str) -> dict[str, str]:
-        return read_table(self.path / filename)
+        return read_table(self.path / filename, SINGLE_VALUE_TABLES.get(filename))
 
     @cached_property
     def utt2spk(self) -> dict[str, str]:
@@ -252,16 +256,26 @@ class DataDir:
     def audio(self, utt: str) -> np.ndarray:
         """The utterance's audio at 16 kHz mono float32 (noisy sets: materialised mixture)."""
         if utt in self.mix:
-            return materialise(self.mix[utt])
+            return materialise(self.mix[utt], self.path / "mix.tsv")
         if utt not in self.wav_scp:
             raise SitoolError(f"{self.path / 'wav.scp'}: no entry for utterance {utt!r}")
         return load_audio(self.wav_scp[utt], SAMPLE_RATE)
+
+    def num_samples(self, utt: str) -> int:
+        """How many samples ``audio(utt)`` holds, from a file header (no audio decoded; a
+        noisy set's mixture is as long as its clean audio): the length that fixes the
+        utterance's output frames when its SSL features come from the cache."""
+        if utt in self.mix:
+            return audio_samples(self.mix[utt].clean_path, SAMPLE_RATE)
+        if utt not in self.wav_scp:
+            raise SitoolError(f"{self.path / 'wav.scp'}: no entry for utterance {utt!r}")
+        return audio_samples(self.wav_scp[utt], SAMPLE_RATE)
 
     def clean_speech(self, utt: str) -> np.ndarray:
         """The clean speech as it is inside ``audio(utt)``: ``scale * clean`` for a noisy set's
         row (the enhancement reference), the audio itself for a clean set."""
         if utt in self.mix:
-            return materialise_components(self.mix[utt])[0]
+            return materialise_components(self.mix[utt], self.path / "mix.tsv")[0]
         return self.audio(utt)
 
     def target_array(self, utt: str) -> np.ndarray:
@@ -310,16 +324,15 @@ def load_target_file(path: str | os.PathLike, info: TargetInfo | None = None) ->
 def read_ctm(path: str | os.PathLike) -> dict[str, list[PhoneSegment]]:
     """Read a CTM file (``utt channel start dur label``) into time-ordered segments per utt."""
     out: dict[str, list[PhoneSegment]] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) < 5:
-                raise SitoolError(f"{path}:{lineno}: expected 'utt channel start dur phone'")
-            utt, _, start, dur, phone = parts[:5]
-            start_s, dur_s = float(start), float(dur)
-            out.setdefault(utt, []).append(PhoneSegment(start_s, start_s + dur_s, phone))
+    for lineno, line in enumerate(text_lines(path), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) < 5:
+            raise SitoolError(f"{path}:{lineno}: expected 'utt channel start dur phone'")
+        utt, _, start, dur, phone = parts[:5]
+        start_s, dur_s = float(start), float(dur)
+        out.setdefault(utt, []).append(PhoneSegment(start_s, start_s + dur_s, phone))
     for segments in out.values():
         segments.sort(key=lambda s: s.start)
     return out

@@ -37,6 +37,7 @@ from sitool.errors import SitoolError
 from sitool.inference import (DEFAULT_CHUNK_SECONDS, DEFAULT_OVERLAP_SECONDS, Inverter,
                               load_inverter)
 from sitool.io import atomic_save_npy, read_yaml, write_table, write_yaml
+from sitool.locking import output_lock
 from sitool.parallel import check_job, shard
 from sitool.ssl.cache_reader import SSLCache
 from sitool.training.batching import make_batches
@@ -277,16 +278,17 @@ def decode(exp_dir: str | os.PathLike, data_dirs: Sequence[str | os.PathLike], *
         decoder = _SetDecoder(inverter, data_dir, out, exp_dir, checkpoint, use_cache,
                               batch_seconds, progress)
         outs.append(out)
-        if not overwrite and decoder.complete():
-            log.info("%s: already decoded with this checkpoint; --overwrite redoes it", out)
-            continue
-        log.info("%s -> %s (%s, %s)", data_dir, out, inverter.model_type,
-                 f"SSL from cache {decoder.cache}" if decoder.cache else "SSL on the fly")
-        for j in jobs:
-            decoder.run_job(nj, j, overwrite)
-        if job is not None:
-            log.info("%s: job %d/%d done; `sitool decode` with --nj %d and no --job writes the "
-                     "tables once every job has finished", out, job, nj, nj)
-        elif not decoder.finalize(nj):
-            raise SitoolError(f"{out}: a job slice is unfinished after decoding every slice")
+        with output_lock(out, nj, job):       # one writer per decode dir (per job slice)
+            if not overwrite and decoder.complete():
+                log.info("%s: already decoded with this checkpoint; --overwrite redoes it", out)
+                continue
+            log.info("%s -> %s (%s, %s)", data_dir, out, inverter.model_type,
+                     f"SSL from cache {decoder.cache}" if decoder.cache else "SSL on the fly")
+            for j in jobs:
+                decoder.run_job(nj, j, overwrite)
+            if job is not None:
+                log.info("%s: job %d/%d done; `sitool decode` with --nj %d and no --job writes "
+                         "the tables once every job has finished", out, job, nj, nj)
+            elif not decoder.finalize(nj):
+                raise SitoolError(f"{out}: a job slice is unfinished after decoding every slice")
     return outs

@@ -40,7 +40,8 @@ import torch
 from sitool import __version__
 from sitool.errors import SitoolError
 from sitool.io import atomic_path
-from sitool.ssl.cache_stamps import local_model_dir, model_stamp
+from sitool.locking import locks_output
+from sitool.ssl.cache_stamps import LEGACY_NOTE, compare_model_stamp, local_model_dir
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,49 @@ def load_model_source(name: str | os.PathLike, checkpoint: str = "best",
             log.info("%s is an exported model: it has one set of weights; --checkpoint %s "
                      "ignored", path, checkpoint)
         return load_exported(path, device)
-    return load_trained_model(path, checkpoint, device)
+    trained = load_trained_model(path, checkpoint, device)
+    if checkpoint not in ("best", "last"):
+        check_checkpoint_origin(trained, path)
+    return trained
+
+
+def check_checkpoint_origin(trained, exp_dir: Path) -> None:
+    """A checkpoint file given by path must be one of ``exp_dir``'s experiment: its config
+    equal to ``exp_dir/config.yaml`` (else the outputs and the sidecar would describe another
+    model than the one that ran). One line naming the first keys that differ otherwise."""
+    from sitool.config import from_dict, to_dict
+    from sitool.io import read_yaml
+    from sitool.training.config import TrainConfig
+    from sitool.training.experiment import locate_ssl_model
+
+    config_path = Path(exp_dir) / "config.yaml"
+    if not config_path.is_file():
+        log.warning("%s: no config.yaml, so checkpoint %s cannot be checked against the "
+                    "experiment; the outputs describe the checkpoint's own config", exp_dir,
+                    trained.checkpoint)
+        return
+    own = from_dict(TrainConfig, read_yaml(config_path), str(config_path))
+    if own.model.ssl.model:
+        own.model.ssl.model = locate_ssl_model(own.model.ssl.model, Path(exp_dir))
+    theirs, ours = _flat(to_dict(trained.config)), _flat(to_dict(own))
+    diff = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+    if diff:
+        shown = ", ".join(f"{k}: {theirs.get(k)!r} there, {ours.get(k)!r} here"
+                          for k in diff[:3])
+        raise SitoolError(f"{trained.checkpoint}: a checkpoint of another experiment than "
+                          f"{exp_dir} (its config differs from {config_path}: {shown}); "
+                          "give the experiment it came from as the model, or --checkpoint "
+                          f"best|last for {exp_dir}'s own")
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 # --------------------------------------------------------------------------- hashing
@@ -180,6 +223,7 @@ def _hub_model_dir(name: str) -> Path:
     return folder
 
 
+@locks_output("out")
 def export_model(exp_dir: str | os.PathLike, out: str | os.PathLike, checkpoint: str = "best",
                  license: str = "unknown", bundle_ssl: bool = True,
                  overwrite: bool = False) -> Path:
@@ -193,6 +237,8 @@ def export_model(exp_dir: str | os.PathLike, out: str | os.PathLike, checkpoint:
     out = Path(out)
     if out.exists() and not overwrite:
         raise SitoolError(f"{out}: exists; pass --overwrite to replace it or choose another --out")
+    if out.exists():
+        _check_replaceable(out)
     ckpt = checkpoint_path(exp_dir, checkpoint)
     payload = load_checkpoint(ckpt)
     config = copy.deepcopy(payload["config"])
@@ -236,6 +282,26 @@ def export_model(exp_dir: str | os.PathLike, out: str | os.PathLike, checkpoint:
         (tmp / CARD_FILE).write_text(model_card(exp_dir, meta), encoding="utf-8")
     log.info("exported %s (%s, epoch %d) -> %s", exp_dir, checkpoint, meta["source"]["epoch"], out)
     return out
+
+
+def _check_replaceable(out: Path) -> None:
+    """``--overwrite`` replaces only an earlier export (or an empty dir): anything else there
+    is refused, since the whole dir is replaced; logs what is replaced."""
+    if out.is_dir() and not any(out.iterdir()):
+        return
+    if not out.is_dir() or not is_exported_dir(out):
+        what = "a file" if not out.is_dir() else \
+            f"a dir of {sum(1 for _ in out.iterdir())} entries without {CONFIG_FILE} of an export"
+        raise SitoolError(f"{out}: not an exported model dir ({what}); --overwrite replaces "
+                          "only an earlier sitool export, and the whole dir would be deleted: "
+                          "choose another --out, or remove it yourself")
+    try:
+        source = json.loads((out / CONFIG_FILE).read_text(encoding="utf-8")).get("source", {})
+    except (OSError, ValueError):
+        source = {}
+    log.info("%s: --overwrite: replacing the earlier export there (of %s, %s, exported %s: "
+             "%s)", out, source.get("exp", "?"), source.get("checkpoint", "?"),
+             source.get("exported", "?"), ", ".join(sorted(p.name for p in out.iterdir())))
 
 
 def push_to_hub(model_dir: str | os.PathLike, repo_id: str, private: bool = False) -> str:
@@ -284,6 +350,14 @@ def load_exported(model_dir: str | os.PathLike, device: str | torch.device = "cp
 
     model_dir = Path(model_dir)
     meta = read_export_config(model_dir)
+    for key in ("ssl", "ssl_se"):
+        bundled = meta.get(key, {}).get("bundled")
+        if bundled and not (model_dir / bundled / "config.json").is_file():
+            raise SitoolError(f"{model_dir / bundled}: missing or incomplete (no config.json); "
+                              f"this exported dir bundles its SSL model there ({CONFIG_FILE} "
+                              f"says {key}.bundled: {bundled}): copy the whole exported dir "
+                              "again, or export it again (sitool export exp/TAG --out DIR "
+                              "--overwrite)")
     config = copy.deepcopy(meta["config"])
     config["model"]["ssl"]["model"] = _ssl_location(model_dir, meta["ssl"])
     if "ssl_se" in meta:
@@ -302,13 +376,23 @@ def load_exported(model_dir: str | os.PathLike, device: str | torch.device = "cp
     weights = model_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise SitoolError(f"{weights}: missing; the exported dir is incomplete (export it again)")
-    model.load_checkpoint_state(load_file(str(weights)), str(weights))
+    try:
+        state = load_file(str(weights))
+    except Exception as e:   # safetensors raises its own error type for a damaged file
+        raise SitoolError(f"{weights}: unreadable weights ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0] if str(e) else 'damaged'}); the file is "
+                          "damaged (cut short?): copy or download the exported dir again, or "
+                          "export it again") from None
+    model.load_checkpoint_state(state, str(weights))
     stamp = meta["ssl"].get("stamp")
     if stamp and not fine_tuned and not meta["ssl"].get("bundled"):
-        now = model_stamp(cfg.model.ssl.model)
-        if now and now != stamp:
+        verdict, now = compare_model_stamp(stamp, cfg.model.ssl.model)
+        if verdict == "other":
             log.warning("%s: the SSL model %s differs from the one it was trained with (stamp "
                         "%s, now %s); predictions will not match the trained model", model_dir,
                         cfg.model.ssl.model, stamp, now)
+        elif verdict == "legacy":
+            log.warning("%s: %s; cannot check that %s holds the weights it was trained with",
+                        model_dir, LEGACY_NOTE, cfg.model.ssl.model)
     return TrainedModel(model.eval().to(device), cfg, normaliser, weights,
                         int(meta.get("source", {}).get("epoch", 0)))

@@ -13,7 +13,8 @@ the output dir:
   (frame ``i`` is the state at ``t = i / frame_rate``);
 - ``<name>.csv``  the same with a time column: header ``time [s],LA [mm],...``;
 - ``<name>.png``  with ``plot``: spectrogram and one panel per target;
-- ``<name>_enhanced.wav``  16 kHz enhanced speech, when the model has an SE head;
+- ``<name>_enhanced.wav``  16 kHz enhanced speech (32-bit float WAV: nothing clips), when
+  the model has an SE head;
 - ``<name>.gif``  with ``animate``: the TVs driving a mid-sagittal schematic, time cursor;
 - ``<name>_phones.tsv``  with ``align``: per phone interval and target, mean/min/max/midpoint;
 - ``<name>.json``  the sidecar: model id and hash, targets (and how they were de-normalised),
@@ -25,6 +26,17 @@ A model trained with ``data.normalise: speaker`` predicts speaker-centred target
 offset (the training speakers' mean origin) is added and the sidecar says so.
 
 An SE-only model (no SI head) writes only the enhanced audio.
+
+The level of each input is checked (``sitool.audio.level_warnings``): samples beyond full
+scale, clipping, silence are each a logged WARNING and an entry of the sidecar's
+``warnings``. Input beyond full scale (a float file peaking above 1.0) is scaled to peak 1.0
+before it reaches the model, which never saw louder audio in training (its SE head reads
+log-magnitudes, which are not level-invariant), and the enhanced audio is scaled back; the
+sidecar's ``input.processing`` says so.
+
+A file that cannot be read (or is too short) does not stop the others: each gets one line,
+every other file is inverted, and the run then fails with the count (:class:`InvertFailures`;
+a single input fails with its own line).
 
 Finished outputs are reused unless ``overwrite``.
 """
@@ -48,6 +60,33 @@ from sitool.errors import SitoolError
 from sitool.invert_outputs import DEFAULT_FORMATS, targets_csv  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
+
+
+class InvertFailures(SitoolError):
+    """Some inputs could not be inverted (each was logged); ``results`` holds the outputs of
+    the others, which were written."""
+
+    def __init__(self, message: str, results: list["InvertOutputs"]):
+        super().__init__(message)
+        self.results = results
+
+
+@dataclass
+class LoadedAudio:
+    """An input as the model gets it: 16 kHz mono ``signal`` (as in the file, not scaled),
+    the level ``warnings`` and the ``gain`` applied before the model (1/peak when the input
+    exceeds full scale, else 1)."""
+
+    signal: np.ndarray
+    warnings: list[str]
+    gain: float = 1.0
+
+    @property
+    def processing(self) -> list[str]:
+        if self.gain == 1.0:
+            return []
+        return [f"scaled by {self.gain:.6g} to peak 1.0 before the model (the input exceeds "
+                f"full scale); enhanced audio scaled back by {1 / self.gain:.6g}"]
 
 
 @dataclass
@@ -173,6 +212,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
     formats = invert_outputs.parse_formats(formats)
     paths = check_inputs(list_inputs(audio_paths), model_dir)
     extras = invert_outputs.Extras(align, animate, out_dir, single=len(paths) == 1)
+    out_dir = check_out_dir(out_dir)
 
     inverter = load_inverter(
         model_dir, checkpoint=checkpoint, device=device, progress=True, precision=precision,
@@ -180,9 +220,7 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         chunk_seconds=DEFAULT_CHUNK_SECONDS if chunk_seconds is None else chunk_seconds,
         overlap_seconds=DEFAULT_OVERLAP_SECONDS if overlap_seconds is None else overlap_seconds)
     info = inverter.target_info
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results, reused = [], 0
+    results, reused, failed = [], 0, []
     if info is None and plot:
         log.info("%s has no SI head (SE only): no targets, so no plot", model_dir)
     planned = []
@@ -202,7 +240,16 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
             reused += 1
             results.append(outputs)
             continue
-        signal, result = next(batched)
+        loaded, result, error = next(batched)
+        if error is not None:
+            if len(paths) == 1:
+                raise SitoolError(error)
+            log.error("%s", error)
+            failed.append(path)
+            continue
+        signal = loaded.signal
+        for warning in loaded.warnings:
+            log.warning("%s: %s", path, warning)
         if info is not None:
             targets = np.asarray(result.targets, dtype=np.float32)
             if targets.ndim != 2 or targets.shape[1] != len(info.names):
@@ -219,24 +266,53 @@ def invert_files(audio_paths: Sequence[str | os.PathLike], model_dir: str | os.P
         if outputs.enhanced is not None:
             if result.enhanced is None:
                 raise SitoolError(f"{model_dir}: the model has an SE head but returned no audio")
-            write_audio(outputs.enhanced, np.asarray(result.enhanced, dtype=np.float32), SAMPLE_RATE)
-        invert_outputs.write_sidecar(outputs, inverter, model_name, signal, result.enhanced,
-                                     info, targets if info is not None else None)
+        enhanced = None
+        if outputs.enhanced is not None:
+            if result.enhanced is None:
+                raise SitoolError(f"{model_dir}: the model has an SE head but returned no audio")
+            enhanced = np.asarray(result.enhanced, dtype=np.float32) / np.float32(loaded.gain)
+            write_audio(outputs.enhanced, enhanced, SAMPLE_RATE, subtype="FLOAT")
+        invert_outputs.write_sidecar(outputs, inverter, model_name, signal, enhanced,
+                                     info, targets if info is not None else None,
+                                     warnings=loaded.warnings, processing=loaded.processing)
         results.append(outputs)
     extras.report(len(paths))
     if reused:
         log.info("%d of %d file(s) already inverted in %s, reused (--overwrite redoes them)",
                  reused, len(paths), out_dir)
+    if failed:
+        raise InvertFailures(f"{len(failed)} of {len(paths)} file(s) could not be inverted "
+                             f"(each named above, e.g. {failed[0]}); the other "
+                             f"{len(paths) - len(failed)} were written to {out_dir}. Fix or "
+                             "remove them and rerun (finished files are reused)", results)
     return results
 
 
-def _load_signal(path: Path) -> np.ndarray:
-    signal = load_audio(path, SAMPLE_RATE, downmix=True, note=True)
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """Create ``out_dir`` and check that files can be written there, before any work."""
+    import tempfile
+
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise SitoolError(f"{out_dir}: cannot write the outputs there ({e.strerror or e}); "
+                          "choose another --out or fix its permissions") from None
+    return out_dir
+
+
+def _load_signal(path: Path) -> LoadedAudio:
+    warnings: list[str] = []
+    signal = load_audio(path, SAMPLE_RATE, downmix=True, note=True, warnings=warnings)
     if signal.size < MIN_SSL_SAMPLES:
         raise SitoolError(f"{path}: {signal.size / SAMPLE_RATE * 1000:.1f} ms of audio; at "
                           f"least {MIN_SSL_SAMPLES / SAMPLE_RATE * 1000:.0f} ms are needed "
                           "(remove the file or give a longer recording)")
-    return signal
+    peak = float(np.max(np.abs(signal)))
+    return LoadedAudio(signal, warnings, 1.0 / peak if peak > 1.0 else 1.0)
 
 
 def file_batches(paths: Sequence[Path], batch_seconds: float, window_seconds: float,
@@ -260,9 +336,35 @@ def file_batches(paths: Sequence[Path], batch_seconds: float, window_seconds: fl
     return groups
 
 
-def _batched_results(paths: Sequence[Path], inverter) -> Iterator[tuple[np.ndarray, object]]:
-    """(signal, InversionResult) per path, in order; files are loaded and run a batch at a time."""
+def _batched_results(paths: Sequence[Path], inverter
+                     ) -> Iterator[tuple[LoadedAudio | None, object, str | None]]:
+    """(LoadedAudio, InversionResult, None) per path, in order, or (None, None, error line)
+    for a file that cannot be read; files are loaded and run a batch at a time."""
     window = inverter.window / SAMPLE_RATE
-    for group in file_batches(paths, inverter.batch_seconds, window):
-        signals = [_load_signal(path) for path in group]
-        yield from zip(signals, inverter.invert_batch(signals, [p.name for p in group]))
+    index = {path: i for i, path in enumerate(paths)}
+    failed: dict[int, str] = {}
+    readable = []
+    for i, path in enumerate(paths):
+        try:
+            audio_info(path)
+            readable.append(path)
+        except SitoolError as e:
+            failed[i] = str(e)
+    done = 0
+    for group in file_batches(readable, inverter.batch_seconds, window):
+        loaded = []
+        for path in group:
+            try:
+                loaded.append((path, _load_signal(path)))
+            except SitoolError as e:
+                failed[index[path]] = str(e)
+        results = inverter.invert_batch([a.signal * np.float32(a.gain) for _, a in loaded],
+                                        [p.name for p, _ in loaded]) if loaded else []
+        ready = {index[p]: (a, r) for (p, a), r in zip(loaded, results)}
+        last = index[group[-1]]
+        while done <= last:
+            yield (*ready[done], None) if done in ready else (None, None, failed[done])
+            done += 1
+    while done < len(paths):
+        yield None, None, failed[done]
+        done += 1

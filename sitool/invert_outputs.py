@@ -13,7 +13,9 @@ The sidecar ``<name>.json``: sitool version; the model (as given, its resolved d
 of its weights file, model type, SSL model); the targets (names, units, frame rate, the time of
 the first frame, frame count, precision, and how they were de-normalised: ``normalisation``,
 see :func:`describe_normalisation`); the input file (original rate, channels, duration) and
-what was done to it (downmix, resample); and an estimate of the input's SNR (method named).
+what was done to it (downmix, resample, scaling of input beyond full scale); an estimate of
+the input's SNR (method named); and ``warnings``: what is wrong with the input's level
+(beyond full scale, clipped, silent; ``sitool.audio.level_warnings``), empty when nothing is.
 """
 
 from __future__ import annotations
@@ -140,8 +142,9 @@ def estimate_snr(signal: np.ndarray, enhanced: np.ndarray | None = None) -> dict
     return {"db": db if db is None or math.isfinite(db) else "inf", "method": method}
 
 
-def describe_input(path: Path) -> dict:
-    """The input file as it was, and what loading did to it (to 16 kHz mono)."""
+def describe_input(path: Path, processing: Sequence[str] = ()) -> dict:
+    """The input file as it was, and what loading did to it (to 16 kHz mono), then
+    ``processing`` (what invert did on top)."""
     info = audio_info(path)
     done = []
     if info.channels > 1:
@@ -149,6 +152,7 @@ def describe_input(path: Path) -> dict:
     if info.samplerate != SAMPLE_RATE:
         done.append(f"resampled {info.samplerate} Hz -> {SAMPLE_RATE} Hz (polyphase FIR, "
                     "scipy.signal.resample_poly)")
+    done.extend(processing)
     return {"path": str(path.resolve()), "sample_rate": int(info.samplerate),
             "channels": int(info.channels), "duration_s": round(info.frames / info.samplerate, 6),
             "format": f"{info.format} {info.subtype}", "processing": done or ["none"]}
@@ -200,9 +204,10 @@ def describe_normalisation(inverter) -> dict | None:
 
 
 def sidecar(model: dict, audio: dict, info: TargetInfo | None, targets: np.ndarray | None,
-            snr: dict, files: dict[str, Path], normalisation: dict | None = None) -> dict:
+            snr: dict, files: dict[str, Path], normalisation: dict | None = None,
+            warnings: Sequence[str] = ()) -> dict:
     out = {"sidecar_format": SIDECAR_FORMAT, "sitool_version": __version__, "model": model,
-           "input": audio, "input_snr_estimate_db": snr}
+           "input": audio, "input_snr_estimate_db": snr, "warnings": list(warnings)}
     if info is not None and targets is not None:
         out["targets"] = {"names": list(info.names), "units": list(info.units),
                           "descriptions": {n: info.descriptions[n] for n in info.names
@@ -226,13 +231,17 @@ def sidecar_normalisation(path: Path) -> dict | None:
 
 def write_sidecar(outputs, inverter, model_name: str | os.PathLike, signal: np.ndarray,
                   enhanced: np.ndarray | None, info: TargetInfo | None,
-                  targets: np.ndarray | None) -> None:
-    """Write ``outputs.sidecar`` for one inverted recording (``outputs``: InvertOutputs)."""
+                  targets: np.ndarray | None, warnings: Sequence[str] = (),
+                  processing: Sequence[str] = ()) -> None:
+    """Write ``outputs.sidecar`` for one inverted recording (``outputs``: InvertOutputs);
+    ``signal`` and ``enhanced`` at the input's own level; ``warnings`` about its level;
+    ``processing``: what was done to it beyond downmix and resampling."""
     files = {k: p for k, p in vars(outputs).items()
              if isinstance(p, Path) and k not in ("audio", "sidecar")}
-    content = sidecar(describe_model(inverter, model_name), describe_input(outputs.audio), info,
+    content = sidecar(describe_model(inverter, model_name),
+                      describe_input(outputs.audio, processing), info,
                       targets, estimate_snr(signal, enhanced), files,
-                      describe_normalisation(inverter))
+                      describe_normalisation(inverter), warnings)
     atomic_write_text(outputs.sidecar, json.dumps(content, indent=2) + "\n")
 
 

@@ -30,6 +30,8 @@ every call. Loaded files are kept in an in-process LRU cache (``AUDIO_CACHE``).
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import logging
 import math
 import os
@@ -42,8 +44,9 @@ from typing import Iterable
 
 import numpy as np
 
-from sitool.audio import SAMPLE_RATE, load_audio
+from sitool.audio import SAMPLE_RATE, audio_duration, load_audio, read_audio_file, write_audio
 from sitool.errors import SitoolError
+from sitool.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,22 @@ def _parse_row(values: list[str], where: str) -> MixRow:
         raise SitoolError(f"{where}: noise_offset_s must be >= 0, got {row.noise_offset_s}")
     parse_noise_path(row.noise_path)
     return row
+
+
+def mix_tsv_lines(path: str | os.PathLike) -> dict[str, int]:
+    """``utt -> line number`` of each row of ``mix.tsv`` (for messages naming file:line)."""
+    lines: dict[str, int] = {}
+    with open(path, encoding="utf-8", newline="") as f:
+        for lineno, line in enumerate(f, 1):
+            if lineno > 1 and line.strip():
+                lines.setdefault(line.split("\t", 1)[0], lineno)
+    return lines
+
+
+def row_where(path: str | os.PathLike, utt: str) -> str:
+    """``FILE:LINE: UTT`` for the row of ``utt`` in the ``mix.tsv`` at ``path``."""
+    line = mix_tsv_lines(path).get(utt) if Path(path).is_file() else None
+    return f"{path}:{line}: {utt}" if line else f"{path}: {utt}"
 
 
 def read_mix_tsv(path: str | os.PathLike) -> dict[str, MixRow]:
@@ -319,19 +338,155 @@ def mix_signals(clean: np.ndarray, noise: np.ndarray, gain: float, scale: float)
     return out
 
 
-def materialise(row: MixRow) -> np.ndarray:
-    """The noisy utterance of ``row``: 16 kHz mono float32, bit-identical on every call."""
-    clean = load_clean(row.clean_path)
-    noise = noise_segment(row.noise_path, row.noise_offset_s, clean.size)
+def _row_inputs(row: MixRow, mix_path: str | os.PathLike | None) -> tuple[np.ndarray, np.ndarray]:
+    """The row's clean audio and noise segment; a failure names the row (file:line, utt)."""
+    try:
+        clean = load_clean(row.clean_path)
+        return clean, noise_segment(row.noise_path, row.noise_offset_s, clean.size)
+    except SitoolError as e:
+        where = row_where(mix_path, row.utt) if mix_path else f"mix.tsv row {row.utt}"
+        check = f" (sitool validate-data {Path(mix_path).parent} lists every such row)" \
+            if mix_path else ""
+        raise SitoolError(f"{where}: {e}; fix the row or remake the set with sitool mix "
+                          f"--overwrite{check}") from None
+
+
+def materialise(row: MixRow, mix_path: str | os.PathLike | None = None) -> np.ndarray:
+    """The noisy utterance of ``row``: 16 kHz mono float32, bit-identical on every call.
+    ``mix_path``: the row's ``mix.tsv``, named (with the line) when the row cannot be made."""
+    clean, noise = _row_inputs(row, mix_path)
     return mix_signals(clean, noise, row.gain, row.scale)
 
 
-def materialise_components(row: MixRow) -> tuple[np.ndarray, np.ndarray]:
+def materialise_components(row: MixRow, mix_path: str | os.PathLike | None = None
+                           ) -> tuple[np.ndarray, np.ndarray]:
     """(speech, noise) as they appear in the mixture: ``scale * clean`` and
     ``scale * gain * noise_segment``. Their sum equals ``materialise(row)`` up to float32
     rounding; the speech part is the reference for enhancement and SNR checks."""
-    clean = load_clean(row.clean_path)
-    noise = noise_segment(row.noise_path, row.noise_offset_s, clean.size)
+    clean, noise = _row_inputs(row, mix_path)
     speech = np.multiply(clean, np.float32(row.scale), dtype=np.float32)
     added = np.multiply(noise, np.float32(row.gain * row.scale), dtype=np.float32)
     return speech, added
+
+
+# ---------------------------------------------------------------------------------------
+# What a row implies (``sitool validate-data`` recomputes it)
+# ---------------------------------------------------------------------------------------
+
+# A row's gain must give its snr_db within this (``sitool mix`` computes both from the same
+# audio, so they agree to float rounding; 0.1 dB is the precision SNRs are reported with).
+SNR_TOLERANCE_DB = 0.1
+
+
+def noise_seconds(noise_path: str) -> float:
+    """How long the noise a row draws from lasts (its time range when it has one), in seconds,
+    from the file header (no samples read)."""
+    file, start, end = parse_noise_path(noise_path)
+    total = audio_duration(file)
+    if start is None:
+        return total
+    return max(0.0, min(end, total) - start)
+
+
+def offset_problem(row: MixRow, noise_s: float) -> str | None:
+    """What is wrong when ``noise_offset_s`` starts at or past the end of the row's noise
+    (``noise_s`` seconds long; see :func:`noise_seconds`): no mixture can be made. None if fine."""
+    if int(round(row.noise_offset_s * SAMPLE_RATE)) < int(round(noise_s * SAMPLE_RATE)):
+        return None
+    return (f"noise_offset_s {row.noise_offset_s:.3f} s is at or past the end of its noise "
+            f"{row.noise_path} ({noise_s:.3f} s), so the mixture cannot be made")
+
+
+def implied_snr_db(row: MixRow, speech_power: float | None = None) -> float:
+    """The SNR (dB) that the row's ``gain`` really gives, by the definition of
+    ``sitool.noise.snr``: the clean audio's active speech level over the mean square of
+    ``gain * noise_segment``; +inf for a gain of 0. ``speech_power``: the clean audio's
+    active level (linear power) when already measured. Equals ``snr_db`` (within
+    ``SNR_TOLERANCE_DB``) in every row ``sitool mix`` writes."""
+    # imported here: scipy.signal (P.56) would add a second to every command's start-up
+    from sitool.noise.snr import active_speech_level, noise_power, power_db
+
+    clean = load_clean(row.clean_path)
+    if speech_power is None:
+        speech_power = active_speech_level(clean).power
+    noise = noise_segment(row.noise_path, row.noise_offset_s, clean.size)
+    return power_db(speech_power) - power_db(row.gain ** 2 * noise_power(noise))
+
+
+def snr_problem(row: MixRow, implied: float) -> str | None:
+    """What is wrong when the row's ``snr_db`` disagrees with the SNR its gain gives (``implied``,
+    :func:`implied_snr_db`) by more than ``SNR_TOLERANCE_DB``; None when they agree."""
+    if abs(implied - row.snr_db) <= SNR_TOLERANCE_DB:
+        return None
+    return (f"snr_db says {row.snr_db:g} dB but its gain {row.gain:.6g} gives {implied:.2f} dB "
+            "(the clean speech's active level over the level of the noise it adds), so it "
+            "would be scored under the wrong SNR")
+
+
+# ---------------------------------------------------------------------------------------
+# Written mixtures (``sitool mix --write-audio``)
+# ---------------------------------------------------------------------------------------
+# Each wav gets a sidecar ``<wav>.json``: the mix.tsv row it was made from and the sha256 of
+# its samples, so that reused audio (``sitool mix``) and a noisy set's wav.scp
+# (``sitool validate-data``) are checked against their rows.
+
+REMAKE_AUDIO = "remake the audio: sitool mix ... --write-audio --overwrite"
+
+
+def sidecar_path(wav: str | os.PathLike) -> Path:
+    """``<wav>.json``: what the written mixture ``wav`` was made from."""
+    return Path(f"{wav}.json")
+
+
+def samples_digest(samples: np.ndarray) -> str:
+    """sha256 of float32 (little-endian) samples."""
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
+
+
+def write_mixture_wav(row: MixRow, path: str | os.PathLike) -> None:
+    """Write ``row``'s mixture to ``path`` as float32 WAV (bit-exact), then its sidecar (each
+    atomically; the old sidecar goes first, so a wav never carries another row's record)."""
+    samples = materialise(row)
+    sidecar = sidecar_path(path)
+    sidecar.unlink(missing_ok=True)
+    write_audio(path, samples, SAMPLE_RATE, subtype="FLOAT")
+    record = {"row": format_mix_row(row).rstrip("\n"), "samples_sha256": samples_digest(samples)}
+    atomic_write_text(sidecar, json.dumps(record, indent=1) + "\n")
+
+
+def _row_difference(old: MixRow, new: MixRow) -> str:
+    """The first fields in which ``old`` (written) differs from ``new`` (this set's), seed first."""
+    names = sorted((f.name for f in fields(MixRow)
+                    if getattr(old, f.name) != getattr(new, f.name)), key=lambda n: n != "seed")
+    return ", ".join(f"{n} {getattr(old, n)}, this set's {getattr(new, n)}" for n in names[:2])
+
+
+def written_mixture_problem(row: MixRow, path: str | os.PathLike) -> str | None:
+    """Why the wav at ``path`` does not hold ``row``'s mixture (a line naming the file), or
+    None when it does: its sidecar must record this row and the digest of the samples in the
+    file. A wav without a sidecar (written by an older sitool) is compared with
+    ``materialise(row)`` sample by sample."""
+    try:
+        samples, _ = read_audio_file(path)
+    except SitoolError as e:
+        return f"{e}; {REMAKE_AUDIO}"
+    samples = samples[:, 0] if samples.shape[1] == 1 else samples
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        if samples.ndim == 1 and np.array_equal(samples, materialise(row)):
+            return None
+        return f"{path}: holds another mixture than its mix.tsv row; {REMAKE_AUDIO}"
+    try:
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+        written = _parse_row(record["row"].split("\t"), str(sidecar))
+        digest = record["samples_sha256"]
+    except (ValueError, KeyError, TypeError, AttributeError, SitoolError):
+        return f"{sidecar}: unreadable record of the mixture it holds; {REMAKE_AUDIO}"
+    if written != row:
+        return (f"{path}: written from another mix.tsv row ({_row_difference(written, row)}); "
+                f"{REMAKE_AUDIO}")
+    if digest != samples_digest(samples):
+        return (f"{path}: its samples changed since sitool mix wrote them (the digest in its "
+                f".json sidecar differs); {REMAKE_AUDIO}")
+    return None
+

@@ -16,10 +16,12 @@ import numpy as np
 from tqdm import tqdm
 
 from sitool.audio import MIN_SSL_SAMPLES, SAMPLE_RATE, audio_info
-from sitool.datadir import (DURATION_TOLERANCE_S, DataDir, TargetInfo, load_target_file,
-                            target_length_problem)
+from sitool.datadir import (DURATION_TOLERANCE_S, SINGLE_VALUE_TABLES, DataDir, TargetInfo,
+                            load_target_file, target_length_problem)
 from sitool.errors import SitoolError
 from sitool.io import read_table
+from sitool.mixture import (implied_snr_db, load_clean, mix_tsv_lines, noise_seconds,
+                            offset_problem, snr_problem, written_mixture_problem)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def _check_sorted(path: Path) -> list[str]:
 
 def _load_table(path: Path, problems: list[str]) -> dict[str, str] | None:
     try:
-        table = read_table(path)
+        table = read_table(path, SINGLE_VALUE_TABLES.get(path.name))
     except SitoolError as e:
         problems.append(str(e))
         return None
@@ -57,7 +59,9 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     Checks: required files exist; every table is sorted with the same keys as utt2spk;
     spk2utt agrees with utt2spk; audio (a noisy set: each mixture, as long as its clean
     audio) is readable, mono and lasts as long as utt2dur says, and no utterance is shorter
-    than the SSL receptive field (MIN_SSL_SAMPLES); targets file is well formed; each target
+    than the SSL receptive field (MIN_SSL_SAMPLES); a noisy set's written mixtures (wav.scp
+    of ``sitool mix --write-audio``) hold the mixtures of their rows (each wav's ``.json``
+    sidecar: the row and the digest of its samples); targets file is well formed; each target
     array has the named columns, finite values and a duration within FRAME_TOLERANCE_S of the
     audio. ``check_audio=False`` reads no audio (durations then come from utt2dur) but still
     checks that the files of mix.tsv rows exist. ``warnings``, when given, receives the
@@ -125,12 +129,14 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
                 problems.append(str(e))
 
     mix = {}
+    row_lines: dict[str, int] = {}
     if has_mix:
         try:
             mix = data.mix
         except SitoolError as e:
             problems.append(str(e))
         else:
+            row_lines = mix_tsv_lines(path / "mix.tsv")
             missing = sorted(utts - set(mix))
             if missing:
                 problems.append(f"{path / 'mix.tsv'}: {len(missing)} utterance(s) of utt2spk "
@@ -147,6 +153,7 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
     tv_scp = tables.get("tv.scp", {})
     found: dict[str, bool] = {}
     clean_lengths: dict[str, float | None] = {}
+    implied = _RowChecks(path / "mix.tsv", row_lines, check_audio)
     per_speaker: dict[str, SpeakerMoments] = {}      # target moments by speaker, each file once
     seen_targets: set[str] = set()
     for utt in tqdm(sorted(utts), desc=f"validate {path.name}", disable=not progress,
@@ -154,12 +161,18 @@ def validate_data_dir(path: str | os.PathLike, check_audio: bool = True,
         audio_dur = durations.get(utt)
         if check_audio and utt in wav_scp:
             audio_dur = _check_audio(wav_scp[utt], utt, durations.get(utt), problems)
+            if utt in mix and audio_dur is not None:   # written by sitool mix --write-audio
+                written = written_mixture_problem(mix[utt], wav_scp[utt])
+                if written:
+                    problems.append(f"{utt}: {written}")
         elif utt in mix:
             missing = _check_mix_row(mix[utt], found)
             problems.extend(missing)
             if check_audio and not missing:
                 audio_dur = _check_mixture_length(mix[utt], durations.get(utt), clean_lengths,
                                                   problems)
+        if utt in mix and not _check_mix_row(mix[utt], found):
+            problems.extend(implied.problems(mix[utt]))
         if audio_dur is not None and audio_dur * SAMPLE_RATE < MIN_SSL_SAMPLES:
             problems.append(f"{utt}: lasts {audio_dur * 1000:.1f} ms, shorter than the SSL "
                             f"receptive field ({MIN_SSL_SAMPLES} samples = "
@@ -290,6 +303,53 @@ def _check_mix_row(row, found: dict[str, bool]) -> list[str]:
         if not found[file]:
             problems.append(f"{row.utt}: {what} {file} not found (mix.tsv)")
     return problems
+
+
+class _RowChecks:
+    """What a ``mix.tsv`` row implies, recomputed: its noise offset lies inside its noise
+    (from the file header, also without ``check_audio``), and its gain gives its snr_db
+    (``check_audio``: loads the audio). A problem names file:line and the utterance. Noise
+    lengths and clean speech levels are measured once per file."""
+
+    def __init__(self, mix_path: Path, lines: dict[str, int], check_audio: bool):
+        self.mix_path, self.lines, self.check_audio = mix_path, lines, check_audio
+        self.noise_lengths: dict[str, float | str] = {}
+        self.speech_powers: dict[str, float | str] = {}
+
+    def problems(self, row) -> list[str]:
+        where = f"{self.mix_path}:{self.lines.get(row.utt, '?')}: {row.utt}"
+        noise_s = self._measured(self.noise_lengths, row.noise_path,
+                                 lambda: noise_seconds(row.noise_path))
+        if isinstance(noise_s, str):
+            return [f"{where}: {noise_s}"]
+        problem = offset_problem(row, noise_s)
+        if problem:
+            return [f"{where}: {problem}; correct the row or remake the set with sitool mix "
+                    "--overwrite"]
+        if not self.check_audio:
+            return []
+        from sitool.noise.snr import active_speech_level   # scipy: only when audio is read
+
+        power = self._measured(self.speech_powers, row.clean_path,
+                               lambda: active_speech_level(load_clean(row.clean_path)).power)
+        try:
+            if isinstance(power, str):
+                raise SitoolError(power)
+            problem = snr_problem(row, implied_snr_db(row, power))
+        except SitoolError as e:
+            return [f"{where}: {e}"]
+        return [f"{where}: {problem}; correct snr_db or gain, or remake the set with sitool "
+                "mix --overwrite"] if problem else []
+
+    @staticmethod
+    def _measured(cache: dict, key: str, measure) -> float | str:
+        """``measure()`` once per key; a ``SitoolError`` is kept as its message."""
+        if key not in cache:
+            try:
+                cache[key] = measure()
+            except SitoolError as e:
+                cache[key] = str(e)
+        return cache[key]
 
 
 def _check_mixture_length(row, listed_dur: float | None, clean_lengths: dict[str, float | None],

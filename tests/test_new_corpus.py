@@ -81,6 +81,12 @@ def test_docs_new_corpus_walkthrough_verbatim(tmp_path):
     recipe = checkout / "recipes" / "ag501"
     for stage, name in enumerate(["corpus", "prepare", "noise", "ssl", "train", "decode", "score"]):
         assert f"stage {stage} ({name}) finished" in out
+    # each model decoded as soon as it is trained, while the others train; stage 5 reuses it
+    assert out.count("(for stage 5)") == 5
+    assert "already decoded with this checkpoint" in (
+        recipe / "exp" / "log" / "stage5_decode_joint.log").read_text()
+    # the training logs say how long the rest should take
+    assert "epoch 1: about" in (recipe / "exp" / "log" / "stage4_train_joint.log").read_text()
 
     # stage 1: the .mat columns the page names, one speaker a set; the offsets are warned
     train = DataDir(recipe / "data" / "train")

@@ -272,3 +272,32 @@ def test_large_comments_of_the_train_configs_agree_with_conf_gpu_large():
         missing = [key for key in changed if key not in comments]
         assert not missing, f"{path.name}: conf/gpu_large/ changes {missing} without a Large: " \
                             "comment"
+
+
+def test_run_sh_refuses_stage_options_that_select_nothing(tmp_path):
+    """Issue 36: `--stage abc` ran stages with shell errors and exited 0; `--stage 7` and
+    `--stage 5 --stop-stage 3` exited 0 having run nothing. Each is one line and status 1,
+    and no hook runs; so are a bad --nj, --train-jobs and --cmd."""
+    recipe = make_hook_recipe(tmp_path)
+    cases = {
+        ("--stage", "abc"): "--stage must be a stage number 0-6, got 'abc'",
+        ("--stage", "7"): "--stage must be a stage number 0-6, got '7'",
+        ("--stop-stage", "-1"): "--stop-stage must be a stage number 0-6, got '-1'",
+        ("--stage", "5", "--stop-stage", "3"):
+            "--stage 5 is after --stop-stage 3, so no stage would run; give --stage <= --stop-stage",
+        ("--nj", "0"): "--nj must be a positive integer, got '0'",
+        ("--train-jobs", "two"): "--train-jobs must be a positive integer, got 'two'",
+        ("--cmd", "pbs"): "--cmd must be local or slurm, got 'pbs'",
+    }
+    for args, message in cases.items():
+        result = run_sh(*args, cwd=recipe)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"{ROOT / 'run.sh'}: {message}"], (args, result.stderr)
+        assert "done" not in result.stdout, args
+    assert not (recipe / "hooks.log").exists()
+    # the checks pass the values that are right
+    result = run_sh("--stage", "0", "--stop-stage", "0", "--nj", "3", "--train-jobs", "1",
+                    "--cmd", "slurm", cwd=recipe)
+    assert result.returncode == 0, result.stderr
+    assert (recipe / "hooks.log").read_text().startswith("corpus.sh")

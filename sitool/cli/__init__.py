@@ -84,5 +84,7 @@ def main(log_file: str | None, verbose: bool) -> None:
       6  score                            PPMC / RMSE tables, RESULTS.md, plots
     Data-dir tools (data and noise dirs): combine-data, subset-data, fix-data.
     Inspection: plot-utt. Inference on new recordings: invert. Sharing a model: export.
+    A stage locks its output dir while it runs: a second run writing the same dir (or the same
+    --nj/--job shard of it) is refused with one line naming the holder's pid.
     """
     setup_logging(log_file, verbose)

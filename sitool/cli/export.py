@@ -18,7 +18,7 @@ import click
 @click.option("--push-to-hub", "repo_id", default=None, metavar="ORG/NAME",
               help="Also upload the dir to this Hub repo (needs network and a login).")
 @click.option("--private", is_flag=True, help="With --push-to-hub: create a private repo.")
-@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it is an earlier export (or empty); any other dir is refused.")
 def export_command(exp_dir, out, checkpoint, license_, no_bundle_ssl, repo_id, private,
                    overwrite) -> None:
     """Export EXP_DIR's model to --out in the Hugging Face layout, with a model card.

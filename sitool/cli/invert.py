@@ -47,18 +47,31 @@ def invert(audio, model, out, plot, formats, align, animate, checkpoint, device,
     \b
     Writes per file to --out: <name>.npy [frames, targets] in units, <name>.csv
     (time [s] + 'NAME [unit]' columns), <name>.mat with --format mat, <name>.png with --plot,
-    <name>_enhanced.wav (16 kHz) when the model has an SE head, and <name>.json: model id
-    and hash, targets' names/units/frame rate, the input's rate/channels and what was done
-    to it, an SNR estimate, how the targets were de-normalised. Stereo is averaged to mono
-    and other rates resampled to 16 kHz.
-    """
-    from sitool.invert import invert_files
+    <name>_enhanced.wav (16 kHz, 32-bit float) when the model has an SE head, and
+    <name>.json: model id and hash, targets' names/units/frame rate, the input's
+    rate/channels and what was done to it, an SNR estimate, how the targets were
+    de-normalised, and warnings about the input's level (beyond full scale, clipped,
+    silent; also logged). Stereo is averaged to mono and other rates resampled to 16 kHz;
+    input beyond full scale is scaled to peak 1.0 for the model.
 
-    results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint, device=device,
-                           overwrite=overwrite, formats=formats or None, align=align,
-                           animate=animate, chunk_seconds=chunk_seconds,
-                           overlap_seconds=chunk_overlap, precision=precision,
-                           speaker=speaker)
+    A file that cannot be read is named on one line and the others are still inverted; the
+    command then exits with status 1 and the count.
+    """
+    from sitool.invert import InvertFailures, invert_files
+
+    try:
+        results = invert_files(audio, model, out, plot=plot, checkpoint=checkpoint,
+                               device=device, overwrite=overwrite, formats=formats or None,
+                               align=align, animate=animate, chunk_seconds=chunk_seconds,
+                               overlap_seconds=chunk_overlap, precision=precision,
+                               speaker=speaker)
+    except InvertFailures as e:
+        _echo(e.results)
+        raise
+    _echo(results)
+
+
+def _echo(results) -> None:
     for outputs in results:
         for path in outputs.all():
             click.echo(str(path))

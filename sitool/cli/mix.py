@@ -22,7 +22,9 @@ from sitool.noise.noisy_sets import mix_data_dir
 @click.option("--num-utts", default=None, type=int,
               help="Only this many utterances (round-robin over speakers).")
 @click.option("--write-audio", is_flag=True,
-              help="Also write the mixtures (float32 WAV) and a wav.scp pointing at them.")
+              help="Also write the mixtures (float32 WAV, each with a <utt>.wav.json record "
+                   "of its row and samples digest) and a wav.scp pointing at them; existing "
+                   "files are reused only when they hold their row's mixture.")
 @click.option("--audio-dir", default=None, type=click.Path(file_okay=False),
               help="Where --write-audio writes [default: OUT_DATA_audio].")
 @click.option("--overwrite", is_flag=True, help="Redo an existing output.")

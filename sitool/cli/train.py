@@ -14,7 +14,8 @@ from sitool.cli.options import no_progress_option
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
               help="Training config, e.g. conf/train_joint.yaml.")
 @click.option("--out", default=None, type=click.Path(file_okay=False),
-              help="Experiment dir. [default: exp/<config file name>]")
+              help="Experiment dir, locked while training (a second train on it is refused). "
+                   "[default: exp/<config file name>]")
 @click.option("--overwrite", is_flag=True,
               help="Delete the experiment dir and train from scratch (default: resume from "
                    "checkpoints/last.pt, or do nothing when training finished).")

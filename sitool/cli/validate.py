@@ -16,6 +16,10 @@ from sitool.validate import speaker_offset_warning, validate_data_dir
 def validate_data(data_dirs: tuple[str, ...], no_audio: bool) -> None:
     """Check DATA_DIRS against the data-dir contract; one line per problem.
 
+    A noisy set's mix.tsv rows are recomputed: each noise_offset_s must lie inside its
+    noise (also with --no-audio) and, reading the audio, each gain must give its snr_db
+    within 0.1 dB; a row that does not is named as mix.tsv:LINE: UTT.
+
     Also warns (a 'warning:' line, not a problem) when speaker means explain more than half
     of a target's variance, in one set and over all the sets given (one speaker per set is
     common with 3 speakers): speakers whose coordinates have different origins, to be trained

@@ -61,6 +61,7 @@ from sitool.corpora.splits import SETS, SplitRule, assign_sets
 from sitool.datadir import FRAME_TOLERANCE_S, PhoneSegment, TargetInfo, write_data_dir
 from sitool.errors import SitoolError
 from sitool.io import atomic_save_npy, atomic_write_text, write_yaml
+from sitool.locking import locks_output
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +351,7 @@ def _load_all(reader: CorpusReader, refs: list[RecordingRef], options: PrepareOp
     return prepared, column_names, column_units
 
 
+@locks_output("out")
 def prepare_corpus(reader: CorpusReader, root: str | os.PathLike, out: str | os.PathLike,
                    split: SplitRule | None = None,
                    options: PrepareOptions | None = None) -> PrepareReport:

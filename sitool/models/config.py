@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sitool.config import in_domain
+
 MODEL_TYPES = ("si", "se", "cascade", "joint")
 FRONTENDS = ("ssl", "fbank")
 
@@ -19,7 +21,7 @@ class SSLConfig:
 
     model: str = "exp/ssl_tiny"          # HF id or local dir (save_pretrained format)
     freeze: Literal["all", "cnn", "none"] = "all"   # all: frozen; cnn: fine-tune the transformer
-    frozen_layers: int = 0               # fine-tuning: also keep the lowest N transformer layers fixed
+    frozen_layers: int = in_domain(">=0", 0)  # fine-tuning: also keep the lowest N transformer layers fixed
     layers: list[int] | None = None      # hidden states to aggregate (0 = CNN projection); None = all
     cache: str | None = None             # frozen SSL only: cache root, dump/ssl/<model_tag> (holds <set>/)
     spec_augment: bool = False           # HF time masking while fine-tuning (apply_spec_augment)
@@ -33,12 +35,12 @@ class FbankConfig:
     """``frontend: fbank``: log-mel filterbanks computed from the audio on the fly (the
     conventional-feature reference; no SSL)."""
 
-    n_mels: int = 40                     # mel bands (HTK mel scale, triangular filters)
-    n_fft: int = 400                     # window: 25 ms at 16 kHz (Hann, centred frames)
-    hop: int = 160                       # 10 ms: frame k is centred at k * hop samples
-    f_min: float = 20.0                  # Hz
-    f_max: float = 8000.0                # Hz
-    log_floor: float = 1.0e-6            # log(mel power + floor)
+    n_mels: int = in_domain(">=1", 40)   # mel bands (HTK mel scale, triangular filters)
+    n_fft: int = in_domain(">=1", 400)   # window: 25 ms at 16 kHz (Hann, centred frames)
+    hop: int = in_domain(">=1", 160)     # 10 ms: frame k is centred at k * hop samples
+    f_min: float = in_domain(">=0", 20.0)  # Hz
+    f_max: float = in_domain(">0", 8000.0)  # Hz
+    log_floor: float = in_domain(">0", 1.0e-6)  # log(mel power + floor)
     normalise: Literal["utterance", "none"] = "utterance"   # utterance: each band to zero
                                          # mean, unit variance over the utterance's frames
 
@@ -47,9 +49,9 @@ class FbankConfig:
 class SIConfig:
     """The speech-inversion head: BiGRU stack -> linear -> targets, at the target frame rate."""
 
-    gru_units: list[int] = field(default_factory=lambda: [256, 128])   # units per direction, per layer
-    dropout: float = 0.1                 # between GRU layers and before the output layer
-    ppmc_weight: float = 0.0             # loss = MAE + ppmc_weight * (1 - PPMC); 0 = MAE only
+    gru_units: list[int] = in_domain(">=1", default_factory=lambda: [256, 128])  # units per direction, per layer
+    dropout: float = in_domain("[0, 1)", 0.1)  # between GRU layers and before the output layer
+    ppmc_weight: float = in_domain(">=0", 0.0)  # loss = MAE + ppmc_weight * (1 - PPMC); 0 = MAE only
 
 
 @dataclass
@@ -61,17 +63,17 @@ class SEConfig:
     loss: Literal["log_mag", "si_sdr"] = "log_mag"  # target mask: MSE of log1p magnitudes, or
                                          # the negative SI-SDR of the resynthesised audio
                                          # (dB / 10, so 1 unit = 10 dB)
-    n_fft: int = 400                     # STFT size (25 ms at 16 kHz)
-    hop: int = 160                       # STFT hop (10 ms: 100 frames/s)
+    n_fft: int = in_domain(">=1", 400)   # STFT size (25 ms at 16 kHz)
+    hop: int = in_domain(">=1", 160)     # STFT hop (10 ms: 100 frames/s)
     stft_input: bool = True              # target mask: the head also reads log1p|STFT(noisy)|,
                                          # a path around the encoder; false: it reads the
                                          # shared SSL features only, so whatever the mask needs
                                          # must come through the encoder
-    proj_dim: int = 256                  # linear layer after [SSL ⊕ log1p|STFT(noisy)|]
-    lstm_units: int = 256                # BLSTM units per direction
-    lstm_layers: int = 2
-    dropout: float = 0.1
-    weight: float = 1.0                  # λ in the joint loss L_SI + λ·L_SE
+    proj_dim: int = in_domain(">=1", 256)  # linear layer after [SSL ⊕ log1p|STFT(noisy)|]
+    lstm_units: int = in_domain(">=1", 256)  # BLSTM units per direction
+    lstm_layers: int = in_domain(">=1", 2)
+    dropout: float = in_domain("[0, 1)", 0.1)
+    weight: float = in_domain(">=0", 1.0)  # λ in the joint loss L_SI + λ·L_SE
     normalise_loss: bool = True          # target mask: divide the loss by the variance of the
                                          # clean log-magnitudes in the batch (the fraction of
                                          # variance unexplained), which puts L_SE on the scale

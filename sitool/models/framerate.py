@@ -18,13 +18,9 @@ from sitool.audio import SAMPLE_RATE
 
 def frames_for_samples(num_samples: int, rate: float) -> int:
     """Frames at ``rate`` Hz covering ``num_samples`` of 16 kHz audio: the frames with
-    ``t = j / rate < duration``."""
+    ``t = j / rate < duration``. The one output frame grid: cached features use it too, with
+    the length from the audio's header (``DataDir.num_samples``), never the rounded utt2dur."""
     return max(1, math.ceil(num_samples * rate / SAMPLE_RATE - 1e-9))
-
-
-def frames_for_duration(seconds: float, rate: float) -> int:
-    """Frames at ``rate`` Hz for a duration from ``utt2dur`` (4 decimals): tolerant to its rounding."""
-    return max(1, math.ceil(seconds * rate - 0.01))
 
 
 def resample_frames(

@@ -27,11 +27,13 @@ import numpy as np
 import yaml
 from tqdm import tqdm
 
-from sitool.audio import SAMPLE_RATE, audio_duration, write_audio
+from sitool.audio import SAMPLE_RATE, audio_duration
 from sitool.datadir import DURATION_TOLERANCE_S, DataDir, PhoneSegment, write_data_dir
 from sitool.errors import SitoolError
+from sitool.locking import locks_output
 from sitool.mixture import (CATEGORIES, MixRow, format_mix_tsv, load_clean, load_noise_range,
-                            materialise, mix_signals, noise_segment)
+                            mix_signals, noise_segment, sidecar_path, write_mixture_wav,
+                            written_mixture_problem)
 from sitool.noise.seeds import derive_seed
 from sitool.noise.snr import SILENCE_POWER, SpeechLevel, active_speech_level, mixture_gain, noise_power
 from sitool.noise.sources import NoiseSegment, read_noise_dir
@@ -204,14 +206,31 @@ def draw_rows(data: DataDir, noise: dict[str, list[NoiseSegment]], utts: Sequenc
 
 def write_mixture_audio(rows: Sequence[MixRow], audio_dir: Path, overwrite: bool,
                         progress: bool = True) -> dict[str, str]:
-    """Write each mixture as float32 WAV (bit-exact); existing files are kept unless
-    ``overwrite`` (they are complete: writes are atomic). Returns ``utt -> path``."""
+    """Write each mixture as float32 WAV (bit-exact) with its sidecar record
+    (``sitool.mixture.write_mixture_wav``). Existing files are kept unless ``overwrite``, once
+    checked against their rows: one that holds another mixture (another seed, an edited
+    file) is rewritten, and a warning counts them. Returns ``utt -> path``."""
     wav_scp = {}
+    existing, rewritten = 0, []
     for row in tqdm(rows, desc="write mixtures", disable=not progress, leave=False):
         path = (audio_dir / f"{row.utt}.wav").resolve()
         if overwrite or not path.is_file():
-            write_audio(path, materialise(row), SAMPLE_RATE, subtype="FLOAT")
+            write_mixture_wav(row, path)
+        else:
+            existing += 1
+            problem = written_mixture_problem(row, path)
+            if problem is not None:
+                rewritten.append(problem)
+            if problem is not None or not sidecar_path(path).is_file():
+                write_mixture_wav(row, path)    # the right audio, or its missing record
         wav_scp[row.utt] = str(path)
+    if rewritten:
+        log.warning("%d of %d existing mixture file(s) in %s held other mixtures than their "
+                    "rows (e.g. %s); rewrote them", len(rewritten), existing, audio_dir,
+                    rewritten[0].split("; ")[0])
+    elif existing:
+        log.info("reused %d existing mixture file(s) in %s (each checked against its row)",
+                 existing, audio_dir)
     return wav_scp
 
 
@@ -255,6 +274,7 @@ def write_noisy_dir(src: DataDir, rows: Sequence[MixRow], out: str | os.PathLike
                           extra_files=extra)
 
 
+@locks_output("out")
 def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str | os.PathLike, *,
                  seed: int, snrs: Sequence[float] | None = None, per_utt: int | None = None,
                  snr_range: tuple[float, float] = (-5.0, 20.0),

@@ -41,6 +41,7 @@ from tqdm import tqdm
 from sitool.audio import SAMPLE_RATE, audio_duration, audio_info, load_audio, write_audio
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, format_table, read_table
+from sitool.locking import output_lock
 from sitool.mixture import CATEGORIES, format_noise_path
 from sitool.noise.seeds import rng_for
 from sitool.noise.snr import SILENCE_POWER, noise_power
@@ -394,14 +395,15 @@ def prepare_noise_dirs(read_files: Callable[[], Sequence[NoiseFile]], out: str |
     Files not at 16 kHz mono are copied to ``audio_dir`` (default ``<out>/noise_audio/<name>``)
     at 16 kHz mono and the dirs point at the copies (``resampled_copies``)."""
     targets = noise_dir_paths(out, name)
-    if not overwrite and all((p / "noise2type").is_file() for p in targets.values()):
-        log.info("%s: noise dirs exist, reusing them (--overwrite redoes them)",
-                 ", ".join(str(p) for p in targets.values()))
-        return targets
-    split = split_noise_files(read_files(), fractions, seed)
-    split = resampled_copies(split, audio_dir if audio_dir is not None
-                             else noise_audio_dir(out, name), overwrite)
-    for key, target in targets.items():
-        write_noise_dir(target, split[key])
-        log.info("wrote %s (%d entries)", target, len(split[key]))
+    with output_lock(Path(out) / name):   # one writer of <out>/<name>_* (sitool.locking)
+        if not overwrite and all((p / "noise2type").is_file() for p in targets.values()):
+            log.info("%s: noise dirs exist, reusing them (--overwrite redoes them)",
+                     ", ".join(str(p) for p in targets.values()))
+            return targets
+        split = split_noise_files(read_files(), fractions, seed)
+        split = resampled_copies(split, audio_dir if audio_dir is not None
+                                 else noise_audio_dir(out, name), overwrite)
+        for key, target in targets.items():
+            write_noise_dir(target, split[key])
+            log.info("wrote %s (%d entries)", target, len(split[key]))
     return targets

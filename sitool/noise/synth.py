@@ -30,6 +30,7 @@ from sitool.audio import write_audio
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_path, write_yaml
+from sitool.locking import locks_output
 from sitool.noise import procedural
 from sitool.noise.babble import babble_per_split
 from sitool.noise.seeds import rng_for
@@ -141,6 +142,7 @@ def write_babble_utt_lists(out: Path, pools: dict[str, dict[str, list[str]]],
         (out / f"babble_utts_{split}.list").write_text("".join(f"{u}\n" for u in utts))
 
 
+@locks_output("out")
 def synth_noise(out: str | os.PathLike, seed: int, babble_talkers: str | os.PathLike | None,
                 types: Sequence[str] = procedural.DEFAULT_TYPES,
                 babble_counts: Sequence[int] = DEFAULT_BABBLE_COUNTS,

@@ -42,6 +42,7 @@ from sitool.audio import SAMPLE_RATE, load_audio
 from sitool.datadir import FRAME_TOLERANCE_S, load_target_file
 from sitool.errors import SitoolError
 from sitool.io import atomic_write_text, read_yaml, write_yaml
+from sitool.locking import output_lock
 from sitool.parallel import THREAD_VARIABLES, check_job, shard
 from sitool.scoring import metrics
 from sitool.scoring.decodes import DecodeDir, is_decode_dir
@@ -442,8 +443,10 @@ def score_decode_dir(decode: DecodeDir, overwrite: bool = False, nj: int = 1,
                      job: int | None = None, se: bool = True,
                      progress: bool = True) -> list[Path]:
     """Score one decode dir: SI when it has predicted targets, SE when it has enhanced audio
-    (and ``se``); ``progress``: a progress bar per table."""
-    paths = [score_si(decode, overwrite, nj, job, progress)] if decode.has_targets else []
-    if se:
-        paths += score_se(decode, overwrite, nj, job, progress)
+    (and ``se``); ``progress``: a progress bar per table. Holds the decode dir's lock (its
+    job shard's with ``job``) meanwhile: one writer per decode dir."""
+    with output_lock(decode.path, nj, job):
+        paths = [score_si(decode, overwrite, nj, job, progress)] if decode.has_targets else []
+        if se:
+            paths += score_se(decode, overwrite, nj, job, progress)
     return paths

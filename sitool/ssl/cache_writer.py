@@ -34,10 +34,12 @@ from sitool.audio import SAMPLE_RATE
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
 from sitool.io import atomic_write_text, read_yaml, write_yaml
+from sitool.locking import locks_output
 from sitool.parallel import check_job, shard
 from sitool.precision import autocast_name, resolve_precision
 from sitool.ssl.cache_layout import CACHE_FORMAT, shard_name
-from sitool.ssl.cache_stamps import data_stamp, model_stamp, settings_hash
+from sitool.ssl.cache_stamps import (LEGACY_NOTE, compare_model_stamp, data_stamp,
+                                      is_legacy_stamp, model_stamp, settings_hash)
 from sitool.ssl.encoder import load_ssl_config, load_ssl_encoder
 from sitool.ssl.inputs import frame_grid
 from sitool.ssl.extract import (batch_by_length, cast_weights_for_autocast, cosine_fidelity,
@@ -132,7 +134,8 @@ class _Writer:
 def _differences(old: dict, new: dict) -> list[str]:
     keys = ("ssl_model", "model_stamp", "layers", "dtype", "autocast", "shard_seconds",
             "data_stamp", "num_utts")
-    return [k for k in keys if old.get(k) != new.get(k)]
+    return [k if k != "model_stamp" else f"{k} (the model's weights or config changed)"
+            for k in keys if old.get(k) != new.get(k)]
 
 
 def _make_command(settings: dict, out_dir: Path) -> str:
@@ -320,6 +323,8 @@ def _check_existing(writer: _Writer, overwrite: bool, own: Sequence[int] | None)
         _clear(out_dir, writer, own)
         return False
     old = read_yaml(settings_path) if settings_path.is_file() else {}
+    if old and old.get("settings_hash") != writer.hash and _restamp(writer, old):
+        old = writer.settings
     if meta_path.is_file():
         if read_yaml(meta_path).get("settings_hash") == writer.hash:
             log.info("%s: SSL cache already complete, reusing it (--overwrite redoes it)", out_dir)
@@ -332,6 +337,34 @@ def _check_existing(writer: _Writer, overwrite: bool, own: Sequence[int] | None)
                           f"(differs in: {', '.join(_differences(old, writer.settings))}); pass "
                           "--overwrite to start again")
     return False
+
+
+def _restamp(writer: _Writer, old: dict) -> bool:
+    """Move a cache whose ``settings.yaml`` has an old-format model stamp (config.json and
+    file sizes, written before the weight digest) to the stamp of the weights, when the model
+    still matches the old stamp and nothing else differs; True when re-stamped (logged).
+    The shard markers and meta.yaml go first, settings.yaml last, so a kill midway leaves a
+    cache that the next run re-stamps again."""
+    model = writer.settings["ssl_model"]
+    if not is_legacy_stamp(old.get("model_stamp")) or \
+            compare_model_stamp(old["model_stamp"], model)[0] != "legacy" or \
+            settings_hash({**old, "model_stamp": writer.settings["model_stamp"]}) != writer.hash:
+        return False
+    for marker in sorted(writer.shard_dir.glob("*.done")):
+        done = read_yaml(marker)
+        if done.get("settings_hash") == old.get("settings_hash"):
+            write_yaml(marker, {**done, "settings_hash": writer.hash})
+    meta_path = writer.out_dir / "meta.yaml"
+    if meta_path.is_file():
+        meta = read_yaml(meta_path)
+        if meta.get("settings_hash") == old.get("settings_hash"):
+            write_yaml(meta_path, {**meta, "model_stamp": writer.settings["model_stamp"],
+                                   "settings_hash": writer.hash})
+    write_yaml(writer.out_dir / "settings.yaml", writer.settings)
+    log.warning("%s: %s; re-stamped with the digest of %s's weights (%s), taking the cache as "
+                "made by them (if that model was re-pretrained since, redo it: --overwrite)",
+                writer.out_dir, LEGACY_NOTE, model, writer.settings["model_stamp"])
+    return True
 
 
 def _log_plan(writer: _Writer, shards: list[list[str]], own: list[int], todo: list[int],
@@ -387,6 +420,7 @@ def _extract_shards(writer: _Writer, data: DataDir, shards: list[list[str]], tod
                          writer.settings["dtype"], autocast, batch_seconds, bar, fidelity)
 
 
+@locks_output("out_dir")
 def cache_ssl(ssl_model: str, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
               layers: list[int] | None = None, dtype: str = "float16", nj: int = 1,
               job: int | None = None, batch_seconds: float | None = None,

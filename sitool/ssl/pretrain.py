@@ -46,10 +46,11 @@ from tqdm import tqdm
 
 from sitool.articulation.source import source_features
 from sitool.audio import SAMPLE_RATE
-from sitool.config import to_dict
+from sitool.config import in_domain, to_dict
 from sitool.datadir import DataDir
 from sitool.errors import SitoolError
-from sitool.io import atomic_path, atomic_write_text, read_yaml, write_yaml
+from sitool.io import atomic_path, atomic_write_text, read_yaml, respect_umask, write_yaml
+from sitool.locking import locks_output
 from sitool.log import time_left
 from sitool.ssl.encoder import SSLEncoder
 from sitool.ssl.extract import MASK_WARNING, batch_by_length
@@ -71,48 +72,48 @@ VALID_MASKS = 4    # validation: every utterance is scored under this many (fixe
 @dataclass
 class PretrainModelConfig:
     arch: Literal["wavlm", "hubert", "w2v-bert"] = "w2v-bert"
-    hidden_size: int = 192
-    num_layers: int = 4
-    num_heads: int = 4
-    intermediate_size: int = 768
-    conv_dim: int = 32
-    conv_pos_kernel: int = 32
-    conv_pos_groups: int = 4
-    conformer_kernel: int = 15
-    dropout: float = 0.1
-    layerdrop: float = 0.0
+    hidden_size: int = in_domain(">=1", 192)
+    num_layers: int = in_domain(">=1", 4)
+    num_heads: int = in_domain(">=1", 4)
+    intermediate_size: int = in_domain(">=1", 768)
+    conv_dim: int = in_domain(">=1", 32)
+    conv_pos_kernel: int = in_domain(">=1", 32)
+    conv_pos_groups: int = in_domain(">=1", 4)
+    conformer_kernel: int = in_domain(">=1", 15)
+    dropout: float = in_domain("[0, 1)", 0.1)
+    layerdrop: float = in_domain("[0, 1)", 0.0)
 
 
 @dataclass
 class ClusterConfig:
-    num_clusters: int = 50
-    num_ceps: int = 13
+    num_clusters: int = in_domain(">=2", 50)
+    num_ceps: int = in_domain(">=1", 13)
     deltas: bool = True
-    source_weight: float = 0.0   # > 0: append weight x (log2 F0/120 Hz, periodicity, aperiodicity)
-    max_frames: int = 100000
-    seed: int = 0
+    source_weight: float = in_domain(">=0", 0.0)  # > 0: append weight x (log2 F0/120 Hz, periodicity, aperiodicity)
+    max_frames: int = in_domain(">=1", 100000)
+    seed: int = in_domain(">=0", 0)
 
 
 @dataclass
 class MaskConfig:
-    prob: float = 0.65
-    length: int = 10
-    unmasked_weight: float = 1.0
+    prob: float = in_domain("(0, 1]", 0.65)
+    length: int = in_domain(">=1", 10)
+    unmasked_weight: float = in_domain(">=0", 1.0)
 
 
 @dataclass
 class PretrainTrainConfig:
-    steps: int = 700
-    max_minutes: float = 10.0
-    valid_fraction: float = 0.1
-    crop_seconds: float = 3.0
-    speed_perturb: list[float] = field(default_factory=lambda: [0.9, 1.1])
-    batch_seconds: float = 8.0
-    lr: float = 2.0e-3
-    warmup_fraction: float = 0.1
-    weight_decay: float = 0.01
-    grad_clip: float = 5.0
-    seed: int = 1
+    steps: int = in_domain(">=1", 700)
+    max_minutes: float = in_domain(">0", 10.0)
+    valid_fraction: float = in_domain("(0, 1)", 0.1)
+    crop_seconds: float = in_domain(">0", 3.0)
+    speed_perturb: list[float] = in_domain(">0", default_factory=lambda: [0.9, 1.1])
+    batch_seconds: float = in_domain(">0", 8.0)
+    lr: float = in_domain(">0", 2.0e-3)
+    warmup_fraction: float = in_domain("[0, 1]", 0.1)
+    weight_decay: float = in_domain(">=0", 0.01)
+    grad_clip: float = in_domain(">0", 5.0)
+    seed: int = in_domain(">=0", 1)
 
 
 @dataclass
@@ -214,6 +215,7 @@ def save_hf_model(model: nn.Module, out: Path) -> None:
         extractor.save_pretrained(tmp)
         names = sorted(os.listdir(tmp), key=lambda n: n == "config.json")
         for name in names:
+            respect_umask(Path(tmp) / name)      # save_pretrained's safetensors are 0600
             os.replace(Path(tmp) / name, out / name)
 
 
@@ -598,6 +600,7 @@ def _log_line(record: dict, epochs: int) -> str:
             f"chance {record['chance']:.4f} lr {record['lr']:.2e} time {record['seconds']:.1f}s")
 
 
+@locks_output("out")
 def pretrain_ssl(data_dirs: Sequence[str | os.PathLike], out: str | os.PathLike,
                  config: PretrainConfig, overwrite: bool = False,
                  config_path: str | os.PathLike | None = None, progress: bool = True) -> Path:

@@ -13,11 +13,12 @@ offset, as ``sitool mix`` draws training mixtures.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from sitool.audio import SAMPLE_RATE
+from sitool.config import in_domain
 from sitool.errors import SitoolError
 from sitool.mixture import load_noise_range, mix_signals, noise_segment
 from sitool.noise.noisy_sets import PEAK_LIMIT, noise_by_type
@@ -30,8 +31,8 @@ log = logging.getLogger(__name__)
 @dataclass
 class PretrainNoiseConfig:
     data: str | None = "data/noise_train"
-    prob: float = 0.5
-    snr_range: list[float] = field(default_factory=lambda: [-5.0, 20.0])
+    prob: float = in_domain("(0, 1]", 0.5)
+    snr_range: list[float] = in_domain("finite", default_factory=lambda: [-5.0, 20.0])
 
 
 class NoiseAdder:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
-from sitool.config import load_config
+from sitool.config import in_domain, load_config
 from sitool.datadir import CONDITION_CATEGORIES
 from sitool.errors import SitoolError
 from sitool.models.config import ModelConfig
@@ -25,23 +25,23 @@ class DataConfig:
     normalise: Literal["global", "speaker"] = "global"   # target statistics: global, or per
                                          # training speaker (centred on each speaker's mean;
                                          # for sensor origins that differ between speakers)
-    batch_seconds: float = 60.0          # max padded audio seconds per batch (per process)
-    max_batch_utts: int = 32             # max utterances per batch
-    max_utt_seconds: float | None = None  # training skips longer utterances (logged count)
-    num_workers: int = 0                 # DataLoader worker processes (0 = load in the main one)
+    batch_seconds: float = in_domain(">0", 60.0)  # max padded audio seconds per batch (per process)
+    max_batch_utts: int = in_domain(">=1", 32)  # max utterances per batch
+    max_utt_seconds: float | None = in_domain(">0", None)  # training skips longer utterances (logged count)
+    num_workers: int = in_domain(">=0", 0)  # DataLoader worker processes (0 = load in the main one)
 
 
 @dataclass
 class OptimConfig:
-    epochs: int = 20
-    lr_heads: float = 1e-3               # AdamW learning rate of aggregation weights and heads
-    lr_encoder: float = 5e-5             # AdamW learning rate of a fine-tuned SSL encoder
-    weight_decay: float = 0.01
-    warmup_steps: int = 100              # linear warm-up from 0 over this many updates
+    epochs: int = in_domain(">=1", 20)
+    lr_heads: float = in_domain(">0", 1e-3)  # AdamW learning rate of aggregation weights and heads
+    lr_encoder: float = in_domain(">=0", 5e-5)  # AdamW learning rate of a fine-tuned SSL encoder
+    weight_decay: float = in_domain(">=0", 0.01)
+    warmup_steps: int = in_domain(">=0", 100)  # linear warm-up from 0 over this many updates
     schedule: Literal["constant", "cosine"] = "constant"   # after warm-up
-    min_lr_ratio: float = 0.05           # cosine: final lr as a fraction of the peak
-    grad_clip: float = 5.0               # max global gradient norm (0 = no clipping)
-    patience: int = 5                    # stop after this many epochs without a better dev score (0 = never)
+    min_lr_ratio: float = in_domain("[0, 1]", 0.05)  # cosine: final lr as a fraction of the peak
+    grad_clip: float = in_domain(">=0", 5.0)  # max global gradient norm (0 = no clipping)
+    patience: int = in_domain(">=0", 5)  # stop after this many epochs without a better dev score (0 = never)
 
 
 @dataclass
@@ -55,11 +55,11 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
-    seed: int = 1
+    seed: int = in_domain(">=0", 1)
     device: str = "auto"                 # auto (cuda if available), cpu, cuda
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"   # SSL compute (sitool.precision):
                                          # auto = bf16 on GPUs that support it, else fp32
-    threads: int | None = None           # torch CPU threads per process (None: cores / processes)
+    threads: int | None = in_domain(">=1", None)  # torch CPU threads per process (None: cores / processes)
 
 
 def check_config(cfg: TrainConfig, source: str) -> None:

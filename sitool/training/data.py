@@ -22,9 +22,9 @@ from sitool.datadir import DataDir, target_length_problem
 from sitool.errors import SitoolError
 from sitool.models.batch import Batch
 from sitool.models.config import ModelConfig
-from sitool.models.framerate import frames_for_duration, frames_for_samples
+from sitool.models.framerate import frames_for_samples
 from sitool.ssl.cache_reader import SSLCache
-from sitool.ssl.cache_stamps import model_stamp
+from sitool.ssl.cache_stamps import LEGACY_NOTE, compare_model_stamp
 from sitool.training.normalisation import TargetNormaliser
 
 log = logging.getLogger(__name__)
@@ -54,11 +54,20 @@ class DataNeeds:
 
 def check_cache(cache: SSLCache, model: str, layers: Sequence[int], dim: int) -> None:
     """Fail if ``cache`` was not made by ``model`` or lacks ``layers``."""
-    stamp = model_stamp(model)
-    if stamp and cache.meta.get("model_stamp") and cache.meta["model_stamp"] != stamp:
+    verdict, stamp = compare_model_stamp(cache.meta.get("model_stamp"), model)
+    if verdict == "other" and cache.meta.get("ssl_model") == model:
+        raise SitoolError(f"{cache.path}: SSL cache made by other weights than {model} holds "
+                          f"now (stamp {cache.meta['model_stamp']} when cached, {stamp} now: "
+                          "re-pretrained or replaced?); re-run sitool cache-ssl --overwrite")
+    if verdict == "other":
         raise SitoolError(f"{cache.path}: SSL cache made by {cache.meta.get('ssl_model')} "
                           f"(stamp {cache.meta['model_stamp']}), not by the configured {model} "
                           f"(stamp {stamp}); re-run sitool cache-ssl --overwrite or fix ssl.model")
+    if verdict == "legacy":
+        log.warning("%s: %s; taken as made by %s. If that model was re-pretrained since, "
+                    "re-cache with sitool cache-ssl --overwrite; else the cache-ssl command "
+                    "that made it re-stamps it (without recomputing)", cache.path, LEGACY_NOTE,
+                    model)
     missing = [i for i in layers if i not in cache.layers]
     if missing or cache.dim != dim:
         raise SitoolError(f"{cache.path}: cached layers {cache.layers} (dim {cache.dim}) lack "
@@ -172,14 +181,15 @@ class UtteranceDataset(Dataset):
             item["clean_feats"] = self.clean_features.load(row.clean_utt if row else utt)
         rate = self.normaliser.info.frame_rate if self.normaliser is not None else None
         if rate is not None:
-            predictable = (frames_for_samples(samples, rate) if samples is not None
-                           else frames_for_duration(data.utt2dur[utt], rate))
+            if samples is None:   # features from the cache: the length from the audio's header
+                samples = data.num_samples(utt)
+            predictable = frames_for_samples(samples, rate)   # one frame grid for both inputs
             item["si_frames"] = predictable
             if self.needs.targets:
                 targets = data.target_array(utt)[:, self.columns]
                 if not np.all(np.isfinite(targets)):
                     raise SitoolError(f"{data.tv_scp[utt]}: targets contain NaN or Inf")
-                seconds = samples / SAMPLE_RATE if samples is not None else data.utt2dur[utt]
+                seconds = samples / SAMPLE_RATE
                 problem = target_length_problem(data.tv_scp[utt], len(targets), rate, seconds)
                 if problem:  # a wrong frame rate would otherwise train misaligned
                     raise SitoolError(f"{problem}; fix the targets or their frame_rate "

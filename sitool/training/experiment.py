@@ -16,7 +16,7 @@ import torch
 from sitool.config import from_dict
 from sitool.errors import SitoolError
 from sitool.models.model import InversionModel, build_model
-from sitool.ssl.cache_stamps import model_stamp
+from sitool.ssl.cache_stamps import LEGACY_NOTE, compare_model_stamp
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
 from sitool.training.normalisation import TargetNormaliser
@@ -66,30 +66,50 @@ def model_from_payload(payload: dict, source: str, *, load_ssl: bool = True) -> 
     model.load_checkpoint_state(payload["model"], source)
     stamp = payload.get("ssl_stamp")
     if stamp and load_ssl and cfg.model.ssl.freeze == "all":
-        now = model_stamp(cfg.model.ssl.model)
-        if now and now != stamp:
+        verdict, now = compare_model_stamp(stamp, cfg.model.ssl.model)
+        if verdict == "other":
             log.warning("%s: the SSL model at %s changed since training (stamp %s, now %s); "
                         "predictions will not match the trained model", source,
                         cfg.model.ssl.model, stamp, now)
+        elif verdict == "legacy":
+            log.warning("%s: %s; cannot check that %s holds the weights it was trained with",
+                        source, LEGACY_NOTE, cfg.model.ssl.model)
     return model.eval(), cfg, normaliser
+
+
+def _recipe_relative(path: Path, exp_dir: Path) -> Path | None:
+    """``path`` under the nearest ancestor of ``exp_dir`` that holds it (the recipe dir of
+    ``<recipe>/exp/<tag>``), or None."""
+    for ancestor in exp_dir.resolve().parents:
+        if (ancestor / path).is_dir():
+            return ancestor / path
+    return None
 
 
 def locate_ssl_model(name: str, exp_dir: Path) -> str:
     """Where the SSL model ``name`` of a trained experiment is.
 
-    Recipes train with paths relative to the recipe dir (``exp/ssl_tiny``). Used from anywhere
-    else (``sitool invert --model /path/to/recipe/exp/train_joint``), such a path is found
-    again relative to the experiment's ancestors; an absolute path, a path that exists from
-    here, or a hub id is returned as it is.
+    Recipes train with paths relative to the recipe dir (``exp/ssl_tiny``), and an
+    experiment dir is ``<recipe>/exp/<tag>``: such a path is found relative to the
+    experiment's nearest ancestor that holds it, wherever the command runs (``sitool invert
+    --model /path/to/recipe/exp/train_joint``). When the current directory holds another
+    model at that path, the experiment's is used and the log says so. Otherwise a path that
+    exists from here, an absolute path or a hub id is returned as it is.
     """
     path = Path(name)
-    if path.is_absolute() or path.exists():
+    if path.is_absolute():
         return name
-    for ancestor in exp_dir.resolve().parents:
-        if (ancestor / path).is_dir():
-            log.info("SSL model %s of %s: using %s", name, exp_dir, ancestor / path)
-            return str(ancestor / path)
-    return name
+    beside = _recipe_relative(path, exp_dir)
+    if beside is None:
+        return name
+    if path.exists():
+        if path.resolve() == beside.resolve():
+            return name
+        log.warning("SSL model %s of %s: using %s (beside the experiment), not %s (from the "
+                    "current directory)", name, exp_dir, beside, path.resolve())
+    else:
+        log.info("SSL model %s of %s: using %s", name, exp_dir, beside)
+    return str(beside)
 
 
 def load_trained_model(exp_dir: str | os.PathLike, checkpoint: str = "best",

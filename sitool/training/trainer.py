@@ -12,6 +12,7 @@ over targets) for models with an SI head; for an SE-only model it is minus the d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -35,6 +36,7 @@ from sitool.config import from_dict, to_dict
 from sitool.datadir import DataDir, TargetInfo
 from sitool.errors import SitoolError
 from sitool.io import read_yaml, write_yaml
+from sitool.locking import output_lock
 from sitool.log import DATEFMT, FORMAT, time_left
 from sitool.models.config import CascadeConfig, ModelConfig
 from sitool.models.frontend import resolve_layers
@@ -298,6 +300,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
     out = Path(out_dir)
     ctx = D.init_distributed(cfg.device)
     attached = None
+    held = contextlib.ExitStack()       # rank 0: the experiment dir's lock (sitool.locking)
     try:
         _set_threads(cfg, ctx)
         resolve_cascade(cfg)
@@ -306,6 +309,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
         error = None
         if ctx.is_main:
             try:
+                held.enter_context(output_lock(out))
                 prepare_exp_dir(out, resolved, command, overwrite)
             except SitoolError as e:
                 error = str(e)
@@ -320,6 +324,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, *, command: str | None =
     finally:
         if attached is not None:
             _detach_log_file(*attached)
+        held.close()
         D.shutdown(ctx)
 
 

@@ -29,6 +29,7 @@ from sitool.corpora.synth.speakers import (SPEAKERS, PlannedUtt, Speaker, format
 from sitool.corpora.synth.targets import target_info
 from sitool.errors import SitoolError
 from sitool.io import atomic_write_text, read_yaml, write_yaml
+from sitool.locking import locks_output
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ def _write_plan(out: Path, settings: dict, speakers: list[Speaker],
     write_yaml(out / "corpus.yaml", settings)   # last: marks the plan complete
 
 
+@locks_output("out")
 def make_corpus(
     out: str | os.PathLike,
     num_utts: int,

@@ -21,6 +21,7 @@ from sitool.corpora.synth.phones import SILENCE
 from sitool.corpora.synth.speakers import SPLITS, parse_speakers_tsv
 from sitool.datadir import DataDir, TargetInfo, write_data_dir
 from sitool.errors import SitoolError
+from sitool.locking import locks_output
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def _same_data_dir(path: Path, utt2spk: dict[str, str], wav_scp: dict[str, str])
         return False
 
 
+@locks_output("out")
 def prepare_synth(corpus: str | os.PathLike, out: str | os.PathLike,
                   overwrite: bool = False) -> dict[str, Path]:
     """Write the four data dirs of the synthetic corpus; returns ``{split: path}``."""
