@@ -131,6 +131,7 @@ train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M 
       return 1
     fi
     log "stage 4: $m decoded in $((SECONDS - start)) s (for stage 5)"
+    echo "$m" >> "$exp/log/stage4_decoded"
   fi
 }
 
@@ -231,6 +232,7 @@ if run_stage 4; then
   for m in $models; do
     if [ "$m" = cascade ]; then second_wave+=("$m"); else first_wave+=("$m"); fi
   done
+  : > "$exp/log/stage4_decoded"     # the models decoded here, in this run (stage 5 skips them)
   run_parallel "$train_jobs" train_model "${first_wave[@]}"
   run_parallel "$train_jobs" train_model "${second_wave[@]}"
   stage_done 4 train
@@ -242,6 +244,10 @@ if run_stage 5; then
   need 2 data/test data/test_noisy
   for m in $models; do need 4 "$exp/train_$m/checkpoints/best.pt"; done
   for m in $models; do
+    if run_stage 4 && grep -qx "$m" "$exp/log/stage4_decoded"; then
+      log "stage 5: $m was decoded in stage 4 of this run"
+      continue
+    fi
     log "stage 5: decode $m -> $exp/train_$m/decode/{test,test_noisy}"
     "$root/utils/run_jobs.sh" --cmd "$cmd" --nj "$nj" --log "$exp/log/stage5_decode_$m.JOB.log" -- \
       sitool decode --exp "$exp/train_$m" data/test data/test_noisy --nj "$nj" --job JOB \
