@@ -372,13 +372,27 @@ def _left_out(others: Iterable[Path], what: str) -> None:
         log.warning("%s: left out file(s) it does not know: %s", what, ", ".join(others))
 
 
-def combine_dirs(out: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> Path:
+def check_out_free(out: Path, inputs: Sequence[Path], command: str, overwrite: bool) -> None:
+    """OUT of combine-data/subset-data: never one of the inputs; an existing dir is replaced
+    only with ``overwrite`` (its files are lost: it may not be a copy of anything)."""
+    if any(out.resolve() == p.resolve() for p in inputs):
+        raise SitoolError(f"{command}: OUT {out} is one of the inputs; write the result elsewhere")
+    if out.exists() and not overwrite:
+        raise SitoolError(f"{command}: {out} exists; pass --overwrite to replace it (everything "
+                          f"in it is removed) or choose another OUT")
+    if out.exists():
+        log.info("%s: replacing %s (--overwrite)", command, out)
+
+
+def combine_dirs(out: str | os.PathLike, inputs: Sequence[str | os.PathLike],
+                 overwrite: bool = False) -> Path:
     """``sitool combine-data OUT IN...``: the union of data dirs or of noise dirs (see the
-    module docstring); ``out`` may be one of the inputs."""
+    module docstring); an existing ``out`` is replaced only with ``overwrite``."""
     out = Path(out)
     paths = [Path(p) for p in inputs]
     if not paths:
         raise SitoolError("combine-data: give at least one input dir")
+    check_out_free(out, paths, "combine-data", overwrite)
     kind = _one_kind(paths)
     if kind == NOISE:
         segments = _combine_noise([(p, _read_noise(p)) for p in paths])
@@ -463,11 +477,12 @@ class Selection:
         return chosen
 
 
-def subset_dir(src: str | os.PathLike, out: str | os.PathLike, selection: Selection) -> Path:
-    """``sitool subset-data IN OUT``: the entries of ``src`` that ``selection`` keeps."""
+def subset_dir(src: str | os.PathLike, out: str | os.PathLike, selection: Selection,
+               overwrite: bool = False) -> Path:
+    """``sitool subset-data IN OUT``: the entries of ``src`` that ``selection`` keeps; an
+    existing ``out`` is replaced only with ``overwrite``."""
     src, out = Path(src), Path(out)
-    if src.resolve() == out.resolve():
-        raise SitoolError(f"subset-data: OUT {out} is the input; write the subset elsewhere")
+    check_out_free(out, [src], "subset-data", overwrite)
     kind = dir_kind(src)
     if kind == NOISE:
         segments = _read_noise(src)

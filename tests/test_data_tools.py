@@ -135,8 +135,8 @@ def test_subset_data(tmp_path):
     assert DataDir(out).utts == ["tspk0_003", "tspk2_005"]
     assert DataDir(subset_dir(src, tmp_path / "first", Selection(first=2))).utts == [
         "tspk0_000", "tspk0_003"]
-    drawn = [DataDir(subset_dir(src, tmp_path / f"r{seed}", Selection(random=3, seed=seed))).utts
-             for seed in (1, 1, 2)]
+    drawn = [DataDir(subset_dir(src, tmp_path / f"r{i}", Selection(random=3, seed=seed))).utts
+             for i, seed in enumerate((1, 1, 2))]
     assert drawn[0] == drawn[1] != drawn[2] and len(drawn[2]) == 3
     with pytest.raises(SitoolError, match="exactly one of"):
         Selection(first=2, random=2)
@@ -212,3 +212,22 @@ def test_combine_noisy_sets(noise_dirs, tmp_path):
     for noisy in sets:    # the rows are carried exactly: the same mixtures
         for utt, row in DataDir(noisy).mix.items():
             assert rows[utt] == row
+
+
+def test_an_existing_out_is_replaced_only_with_overwrite(tmp_path):
+    """combine-data / subset-data onto an existing dir silently replaced it, notes and all, and
+    combine-data could rewrite one of its own inputs (battery of issue 36)."""
+    a = make_toy_data_dir(tmp_path / "a", num_utts=4, num_speakers=2, prefix="a")
+    b = make_toy_data_dir(tmp_path / "b", num_utts=2, num_speakers=1, prefix="b", seed=1)
+    precious = make_toy_data_dir(tmp_path / "precious", num_utts=2, num_speakers=1, prefix="p")
+    (precious / "NOTES.txt").write_text("mine\n")
+    for call in (lambda: combine_dirs(precious, [a, b]),
+                 lambda: subset_dir(a, precious, Selection(first=1))):
+        with pytest.raises(SitoolError, match="exists; pass --overwrite to replace it"):
+            call()
+        assert (precious / "NOTES.txt").read_text() == "mine\n"
+    with pytest.raises(SitoolError, match="is one of the inputs"):
+        combine_dirs(a, [a, b], overwrite=True)
+    assert DataDir(combine_dirs(precious, [a, b], overwrite=True)).utts == sorted(
+        DataDir(a).utts + DataDir(b).utts)
+    assert not (precious / "NOTES.txt").exists()

@@ -308,3 +308,25 @@ def test_synth_noise_lists_the_talker_utterances_of_each_split(world, tmp_path):
     stage3 = (ROOT / "run.sh").read_text()
     assert "pretrain_sets+=(data/babble_talkers_train)" in stage3
     assert "pretrain_sets+=(data/babble_talkers)" not in stage3
+
+
+def test_mix_refuses_to_reuse_a_set_made_with_another_design(world, tmp_path):
+    """`mix` (and so run.sh --test-snrs on a rerun of stage 2) reused an existing set made with
+    another SNR grid, saying 'wrote' (battery of issue 36)."""
+    out = tmp_path / "grid"
+    mix_data_dir(world["test"], world["noise"]["test"], out, seed=3, snrs=[-10, -5],
+                 progress=False)
+    again = mix_data_dir(world["test"], world["noise"]["test"], out, seed=3, snrs=[-10, -5],
+                         progress=False)                      # the same design: reused
+    assert again == out
+    with pytest.raises(SitoolError, match=r"exists, made with another design \(snrs "
+                                          r"\[-10.0, -5.0\] -> \[0.0, 5.0\]\); rerun with "
+                                          r"--overwrite"):
+        mix_data_dir(world["test"], world["noise"]["test"], out, seed=3, snrs=[0, 5],
+                     progress=False)
+    with pytest.raises(SitoolError, match="design 'grid' -> 'draws'"):
+        mix_data_dir(world["test"], world["noise"]["test"], out, seed=3, per_utt=1,
+                     progress=False)
+    remade = mix_data_dir(world["test"], world["noise"]["test"], out, seed=3, snrs=[0, 5],
+                          overwrite=True, progress=False)
+    assert {DataDir(remade).condition(u).snr_db for u in DataDir(remade).utts} == {0.0, 5.0}

@@ -46,7 +46,7 @@ case "$noise_source" in
     # speech of the dev/test babble
     if [ -f "$noise_dir/babble_utts_train.list" ]; then
       sitool --log-file "$log" subset-data "$data/babble_talkers" "$data/babble_talkers_train" \
-        --utt-list "$noise_dir/babble_utts_train.list"
+        --utt-list "$noise_dir/babble_utts_train.list" --overwrite
     fi ;;
   musan|demand|noisex)
     if [ -z "$noise_root" ] || [ ! -d "$noise_root" ]; then
@@ -62,7 +62,7 @@ case "$noise_source" in
     for split in train dev test; do
       inputs=()
       for name in $noise_sets; do inputs+=("$data/${name}_$split"); done
-      sitool --log-file "$log" combine-data "$data/noise_$split" "${inputs[@]}"
+      sitool --log-file "$log" combine-data "$data/noise_$split" "${inputs[@]}" --overwrite
     done ;;
   *)
     echo "$0: noise_source '$noise_source' unknown (synth, musan, demand, noisex, sets)" >&2

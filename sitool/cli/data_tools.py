@@ -11,7 +11,8 @@ from sitool.datadir_tools import Selection, combine_dirs, fix_dir, subset_dir
 @click.command("combine-data")
 @click.argument("out", type=click.Path(file_okay=False))
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(file_okay=False))
-def combine_data(out, inputs):
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT (all of it).")
+def combine_data(out, inputs, overwrite):
     """Combine INPUTS (all data dirs, or all noise dirs) into OUT.
 
     \b
@@ -22,7 +23,7 @@ def combine_data(out, inputs):
     An id in two inputs must be the same entry in both: a noise recording with two
     paths, or an utterance with different lines, is an error naming both inputs.
     """
-    click.echo(f"wrote {combine_dirs(out, inputs)}")
+    click.echo(f"wrote {combine_dirs(out, inputs, overwrite)}")
 
 
 @click.command("subset-data")
@@ -36,12 +37,13 @@ def combine_data(out, inputs):
 @click.option("--random", "random_n", type=int, default=None,
               help="Keep N ids drawn at random (--seed).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of --random.")
-def subset_data(src, out, utt_list, spk_list, first, random_n, seed):
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT (all of it).")
+def subset_data(src, out, utt_list, spk_list, first, random_n, seed, overwrite):
     """Write the part of SRC (a data dir or noise dir) chosen by exactly one of
     --utt-list, --spk-list, --first, --random to OUT."""
     selection = Selection(utt_list=utt_list, spk_list=spk_list, first=first, random=random_n,
                           seed=seed)
-    click.echo(f"wrote {subset_dir(src, out, selection)}")
+    click.echo(f"wrote {subset_dir(src, out, selection, overwrite)}")
 
 
 @click.command("fix-data")

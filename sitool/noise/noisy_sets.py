@@ -30,6 +30,7 @@ from tqdm import tqdm
 from sitool.audio import SAMPLE_RATE, audio_duration
 from sitool.datadir import DURATION_TOLERANCE_S, DataDir, PhoneSegment, write_data_dir
 from sitool.errors import SitoolError
+from sitool.io import read_yaml
 from sitool.locking import locks_output
 from sitool.mixture import (CATEGORIES, MixRow, format_mix_tsv, load_clean, load_noise_range,
                             mix_signals, noise_segment, sidecar_path, write_mixture_wav,
@@ -275,6 +276,25 @@ def write_noisy_dir(src: DataDir, rows: Sequence[MixRow], out: str | os.PathLike
 
 
 @locks_output("out")
+def check_reused_design(out: Path, *, seed: int, snrs: Sequence[float] | None,
+                        per_utt: int | None, snr_range: tuple[float, float]) -> None:
+    """An existing noisy set is reused only when its ``mix.yaml`` records the design asked for
+    now (grid SNRs, or draws per utterance and SNR range, and seed); otherwise one line saying
+    what differs. A set without ``mix.yaml`` (older sitool) is reused as it is."""
+    if not (out / "mix.yaml").is_file():
+        return
+    made = read_yaml(out / "mix.yaml") or {}
+    asked = {"design": "grid" if snrs is not None else "draws", "seed": seed,
+             "snrs": [float(s) for s in snrs] if snrs is not None else None,
+             "per_utt": per_utt,
+             "snr_range": [float(v) for v in snr_range] if snrs is None else None}
+    differ = [f"{k} {made.get(k)!r} -> {v!r}" for k, v in asked.items() if made.get(k) != v]
+    if differ:
+        raise SitoolError(f"{out}: exists, made with another design ({'; '.join(differ)}); "
+                          f"rerun with --overwrite (run.sh: --overwrite true) to remake it, or "
+                          f"write elsewhere")
+
+
 def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str | os.PathLike, *,
                  seed: int, snrs: Sequence[float] | None = None, per_utt: int | None = None,
                  snr_range: tuple[float, float] = (-5.0, 20.0),
@@ -287,6 +307,7 @@ def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str 
     if (snrs is None) == (per_utt is None):
         raise SitoolError("sitool mix: give either --snrs (test grid) or --per-utt (random draws)")
     if (out / "mix.tsv").is_file() and (out / "utt2spk").is_file() and not overwrite:
+        check_reused_design(out, seed=seed, snrs=snrs, per_utt=per_utt, snr_range=snr_range)
         log.info("%s exists, reusing it (--overwrite redoes it)", out)
         return out
     data = DataDir(src)
