@@ -275,7 +275,6 @@ def write_noisy_dir(src: DataDir, rows: Sequence[MixRow], out: str | os.PathLike
                           extra_files=extra)
 
 
-@locks_output("out")
 def check_reused_design(out: Path, *, seed: int, snrs: Sequence[float] | None,
                         per_utt: int | None, snr_range: tuple[float, float]) -> None:
     """An existing noisy set is reused only when its ``mix.yaml`` records the design asked for
@@ -295,6 +294,7 @@ def check_reused_design(out: Path, *, seed: int, snrs: Sequence[float] | None,
                           f"write elsewhere")
 
 
+@locks_output("out")
 def mix_data_dir(src: str | os.PathLike, noise_dir: str | os.PathLike, out: str | os.PathLike, *,
                  seed: int, snrs: Sequence[float] | None = None, per_utt: int | None = None,
                  snr_range: tuple[float, float] = (-5.0, 20.0),
