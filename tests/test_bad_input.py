@@ -84,11 +84,9 @@ from sitool.decode import decode
 from sitool.errors import SitoolError
 from sitool.io import write_table
 from sitool.noise.noisy_sets import mix_data_dir
-from sitool.noise.readers import read_audio_dir
-from sitool.noise.sources import prepare_noise_dirs
 from sitool.ssl.cache_writer import cache_ssl
 from sitool.testing.data_dirs import make_toy_data_dir
-from sitool.testing.noisy_dirs import make_noisy_copy
+from sitool.testing.noisy_dirs import make_noisy_copy, make_white_noise_dirs
 from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.checkpoint import load_checkpoint
 from sitool.training.config import TrainConfig
@@ -107,11 +105,7 @@ def world(tmp_path_factory):
     paths["si"] = train(from_dict(TrainConfig, toy_config(
         "si", paths["ssl"], [paths["train"]], [paths["dev"]], epochs=1,
         cache=str(paths["cache"]))), root / "exp" / "si", progress=False)
-    noise_files = root / "noise_files"
-    rng = np.random.default_rng(0)
-    write_audio(noise_files / "white.wav", (0.1 * rng.standard_normal(16000 * 6)).astype(np.float32))
-    paths["noise"] = prepare_noise_dirs(lambda: read_audio_dir(noise_files, "white", "non-babble"),
-                                        root / "data", seed=0)["test"]
+    paths["noise"] = make_white_noise_dirs(root)["test"]
     paths["root"] = root
     return paths
 

@@ -17,31 +17,15 @@ from click.testing import CliRunner
 
 from sitool.cli import main
 from sitool.errors import SitoolError
-from sitool.models.config import ModelConfig, SEConfig, SIConfig, SSLConfig
-from sitool.testing.data_dirs import make_toy_data_dir, toy_utterance
-from sitool.testing.ssl_model import make_tiny_ssl_model
+from sitool.testing.data_dirs import toy_utterance
 from sitool.testing.stand_in_inverter import StandInInverter, hop_levels, stand_in_inference
-from sitool.training.config import DataConfig, OptimConfig, TrainConfig
+from sitool.testing.training_setup import train_tiny_model
 
 
 # ----------------------------------------------------------------------------- fixtures
 
 def _train(root, name, model_type, seed=1):
-    from sitool.training.trainer import train
-
-    toy = root / "data" / "toy"
-    if not toy.is_dir():
-        make_toy_data_dir(toy, num_utts=4)
-    ssl = root / "ssl_tiny"
-    if not ssl.is_dir():
-        make_tiny_ssl_model(ssl)
-    cfg = TrainConfig(
-        model=ModelConfig(type=model_type, ssl=SSLConfig(model=str(ssl), freeze="all"),
-                          si=SIConfig(gru_units=[8]),
-                          se=SEConfig(proj_dim=8, lstm_units=8, lstm_layers=1)),
-        data=DataConfig(train_sets=[str(toy)], dev_sets=[str(toy)]),
-        optim=OptimConfig(epochs=1, warmup_steps=0), device="cpu", threads=1, seed=seed)
-    return train(cfg, root / "exp" / name, progress=False)
+    return train_tiny_model(root, root / "exp" / name, model_type, seed=seed)
 
 
 @pytest.fixture(scope="module")

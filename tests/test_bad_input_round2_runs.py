@@ -5,14 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sitool.audio import write_audio
 from sitool.cli import main
 from sitool.config import from_dict
 from sitool.datadir import DataDir
@@ -21,10 +18,9 @@ from sitool.errors import SitoolError
 from sitool.locking import lock_path, output_lock
 from sitool.mixture import COLUMNS, mix_tsv_lines
 from sitool.noise.noisy_sets import mix_data_dir
-from sitool.noise.readers import read_audio_dir
-from sitool.noise.sources import prepare_noise_dirs
 from sitool.scoring.score import score_experiments
 from sitool.ssl.cache_writer import cache_ssl
+from sitool.testing.noisy_dirs import make_white_noise_dirs
 from sitool.testing.training_setup import make_toy_setup, toy_config
 from sitool.training.config import TrainConfig
 from sitool.training.trainer import train
@@ -42,11 +38,7 @@ def world(tmp_path_factory):
     paths["si"] = train(from_dict(TrainConfig, toy_config(
         "si", paths["ssl"], [paths["train"]], [paths["dev"]], epochs=1)), root / "exp" / "si",
         progress=False)
-    noise_files = root / "noise_files"
-    rng = np.random.default_rng(0)
-    write_audio(noise_files / "white.wav", (0.1 * rng.standard_normal(16000 * 6)).astype(np.float32))
-    paths["noise"] = prepare_noise_dirs(lambda: read_audio_dir(noise_files, "white", "non-babble"),
-                                        root / "data", seed=0)["test"]
+    paths["noise"] = make_white_noise_dirs(root)["test"]
     paths["root"] = root
     return paths
 

@@ -97,3 +97,17 @@ def make_noisy_copy(clean_dir: str | os.PathLike, out: str | os.PathLike,
         tv_scp[name] = clean.tv_scp[utt]
     return write_data_dir(out, utt2spk=utt2spk, utt2dur=utt2dur, tv_scp=tv_scp,
                           targets=clean.targets, extra_files={"mix.tsv": format_mix_tsv(rows)})
+
+
+def make_white_noise_dirs(root: str | os.PathLike) -> dict[str, Path]:
+    """``root/noise_files/white.wav`` (6 s of white noise, seed 0) prepared as the noise dirs
+    ``root/data/noise_{train,dev,test}`` (``sitool prepare-noise dir``); returns them by split."""
+    from sitool.noise.readers import read_audio_dir
+    from sitool.noise.sources import prepare_noise_dirs
+
+    root = Path(root)
+    noise_files = root / "noise_files"
+    rng = np.random.default_rng(0)
+    write_audio(noise_files / "white.wav", (0.1 * rng.standard_normal(16000 * 6)).astype(np.float32))
+    return prepare_noise_dirs(lambda: read_audio_dir(noise_files, "white", "non-babble"),
+                              root / "data", seed=0)

@@ -56,3 +56,27 @@ def _merge(base: dict, extra: dict) -> None:
             _merge(base[key], value)
         else:
             base[key] = value
+
+
+def train_tiny_model(root: str | os.PathLike, out: str | os.PathLike, model_type: str,
+                     freeze: str = "all", seed: int = 1) -> Path:
+    """One epoch of a tiny ``model_type`` model (8-unit heads) on ``root/data/toy`` with the
+    tiny SSL model ``root/ssl_tiny`` (both made on first use) -> the experiment dir ``out``."""
+    from sitool.models.config import ModelConfig, SEConfig, SIConfig, SSLConfig
+    from sitool.training.config import DataConfig, OptimConfig, TrainConfig
+    from sitool.training.trainer import train
+
+    root = Path(root)
+    toy = root / "data" / "toy"
+    if not toy.is_dir():
+        make_toy_data_dir(toy, num_utts=4)
+    ssl = root / "ssl_tiny"
+    if not ssl.is_dir():
+        make_tiny_ssl_model(ssl)
+    cfg = TrainConfig(
+        model=ModelConfig(type=model_type, ssl=SSLConfig(model=str(ssl), freeze=freeze),
+                          si=SIConfig(gru_units=[8]),
+                          se=SEConfig(proj_dim=8, lstm_units=8, lstm_layers=1)),
+        data=DataConfig(train_sets=[str(toy)], dev_sets=[str(toy)]),
+        optim=OptimConfig(epochs=1, warmup_steps=0), device="cpu", threads=1, seed=seed)
+    return train(cfg, out, progress=False)
