@@ -120,7 +120,7 @@ train_model() {  # train_model M: stage 4 for conf/train_M.yaml -> $exp/train_M 
   fi
   log "stage 4: $m trained in $((SECONDS - start)) s"
   # Decode it now, on the core its training freed, while the longer models still train
-  # (stage 5 finds it decoded and reuses it); with --overwrite true stage 5 decodes instead.
+  # (stage 5 of this run skips it); with --overwrite true stage 5 decodes instead.
   if run_stage 5 && [ "$overwrite" = false ]; then
     start=$SECONDS
     if ! sitool --log-file "$exp/log/stage5_decode_$m.log" decode --exp "$exp/train_$m" \
